@@ -1,0 +1,229 @@
+package dev.dynsni;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicLong;
+
+import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.dynsni.internal.CredentialParser;
+import dev.dynsni.internal.HostNames;
+import dev.dynsni.internal.InvalidCredentialException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * L1: parsed credentials per SNI host in a bounded Caffeine cache, and a separate bounded negative
+ * cache of hosts known to have no servable certificate.
+ *
+ * <p>Concurrency design: lookups are lock-free reads of Caffeine maps. A miss starts one asynchronous
+ * load per host (Caffeine's {@code AsyncLoadingCache} shares the future among concurrent callers);
+ * the load asks the store for the exact name and its one-label wildcard in one call, parses and
+ * validates, and completes the future. Entries refresh after write in the background, and a refresh
+ * that fails keeps the old value, so hosts already held keep being served while the stores are down.
+ * A change from the feed invalidates the affected hosts (for a wildcard, every cached host under
+ * it). A generation counter keeps a load that raced with a change from caching a stale negative.</p>
+ */
+final class CredentialCache
+{
+    private static final Logger LOG = LoggerFactory.getLogger(CredentialCache.class);
+    private static final Boolean ABSENT = Boolean.TRUE;
+
+    private final CertificateStore store;
+    private final DynamicSniStatistics statistics;
+    private final Ticker ticker;
+    private final AsyncLoadingCache<String, HostCredentials> positive;
+    private final Cache<String, Boolean> negative;
+    private final AtomicLong generation = new AtomicLong();
+    /** Invalid records already logged, by name|fingerprint-ish key, so each is logged once. */
+    private final Set<String> loggedInvalid = ConcurrentHashMap.newKeySet();
+
+    CredentialCache(CertificateStore store, DynamicSniStatistics statistics, long maxEntries, Duration refreshAfterWrite,
+                    long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
+    {
+        this.store = store;
+        this.statistics = statistics;
+        this.ticker = ticker;
+        this.positive = Caffeine.newBuilder()
+            .maximumSize(maxEntries)
+            .refreshAfterWrite(refreshAfterWrite)
+            .executor(executor)
+            .ticker(ticker)
+            .buildAsync((host, ex) -> load(host));
+        this.negative = Caffeine.newBuilder()
+            .maximumSize(negativeMaxEntries)
+            .expireAfterWrite(negativeTtl)
+            .executor(executor)
+            .ticker(ticker)
+            .build();
+        statistics.setSizeSuppliers(() -> positive.synchronous().estimatedSize(), negative::estimatedSize);
+    }
+
+    /**
+     * @param host a normalised host name
+     * @return a future of the host's credentials, null when it has none; completed at once on a hit
+     */
+    CompletableFuture<HostCredentials> resolve(String host)
+    {
+        CompletableFuture<HostCredentials> cached = positive.getIfPresent(host);
+        if (cached != null && cached.isDone() && !cached.isCompletedExceptionally())
+        {
+            statistics.l1Hits.increment();
+            return cached;
+        }
+        if (negative.getIfPresent(host) != null)
+        {
+            statistics.negativeHits.increment();
+            return CompletableFuture.completedFuture(null);
+        }
+        statistics.l1Misses.increment();
+        return positive.get(host);
+    }
+
+    /**
+     * @return the credentials held for the host without loading, or null
+     */
+    HostCredentials peek(String host)
+    {
+        CompletableFuture<HostCredentials> cached = positive.getIfPresent(host);
+        if (cached != null && cached.isDone() && !cached.isCompletedExceptionally())
+            return cached.join();
+        return null;
+    }
+
+    private CompletableFuture<HostCredentials> load(String host)
+    {
+        long gen = generation.get();
+        long start = System.nanoTime();
+        String wildcard = HostNames.wildcardFor(host);
+        List<String> names = wildcard == null ? List.of(host) : List.of(host, wildcard);
+        CompletableFuture<Map<String, List<CertificateRecord>>> loaded;
+        try
+        {
+            loaded = store.load(names);
+        }
+        catch (Throwable x)
+        {
+            loaded = CompletableFuture.failedFuture(x);
+        }
+        return loaded.handle((records, failure) ->
+        {
+            statistics.loads.increment();
+            statistics.loadNanos.add(System.nanoTime() - start);
+            if (failure != null)
+            {
+                statistics.loadErrors.increment();
+                if (LOG.isDebugEnabled())
+                    LOG.debug("Load failed sni={} reason={}", host, failure.toString());
+                throw new LoadFailure(failure);
+            }
+            List<CertificateRecord> exact = records.get(host);
+            List<CertificateRecord> wild = wildcard == null ? null : records.get(wildcard);
+            HostCredentials result = null;
+            if (exact != null && !exact.isEmpty())
+                result = parse(host, exact);
+            else if (wild != null && !wild.isEmpty())
+                result = parse(wildcard, wild);
+            else if (exact == null || (wildcard != null && wild == null))
+            {
+                // The stores could not say whether the host has a certificate: do not cache a negative.
+                statistics.loadErrors.increment();
+                throw new LoadFailure(new IllegalStateException("no store could answer for " + host));
+            }
+            if (result == null && generation.get() == gen)
+                negative.put(host, ABSENT);
+            return result;
+        });
+    }
+
+    private HostCredentials parse(String name, List<CertificateRecord> records)
+    {
+        long now = System.currentTimeMillis();
+        List<Credential> valid = new ArrayList<>(records.size());
+        for (CertificateRecord record : records)
+        {
+            try
+            {
+                valid.add(CredentialParser.parse(record, now));
+            }
+            catch (InvalidCredentialException x)
+            {
+                statistics.invalidCredentials.increment();
+                if (loggedInvalid.size() < 100_000 && loggedInvalid.add(name + "|" + record.keyType() + "|" + record.version()))
+                    LOG.warn("Certificate not served name={} keyType={} version={} reason={}", name, record.keyType(), record.version(), x.getMessage());
+            }
+        }
+        return valid.isEmpty() ? null : new HostCredentials(name, valid.toArray(new Credential[0]));
+    }
+
+    /**
+     * Drops what L1 holds for a stored name: the host itself, or for a wildcard every host under it.
+     */
+    void invalidate(String name)
+    {
+        generation.incrementAndGet();
+        statistics.changes.increment();
+        if (name.startsWith("*."))
+        {
+            String suffix = name.substring(1);
+            invalidateMatching(positive.synchronous().asMap().keySet(), suffix);
+            invalidateMatching(negative.asMap().keySet(), suffix);
+        }
+        else
+        {
+            positive.synchronous().invalidate(name);
+            negative.invalidate(name);
+        }
+    }
+
+    private static void invalidateMatching(Set<String> hosts, String suffix)
+    {
+        // suffix is ".parent": a host is covered when it is exactly one label plus that suffix
+        hosts.removeIf(host -> host.endsWith(suffix) && host.indexOf('.') == host.length() - suffix.length());
+    }
+
+    /**
+     * Changes may have been missed: reload every positive entry in the background (old values keep
+     * being served until the reload completes) and forget every negative one.
+     */
+    void refreshAll()
+    {
+        generation.incrementAndGet();
+        negative.invalidateAll();
+        positive.synchronous().refreshAll(positive.synchronous().asMap().keySet());
+    }
+
+    void invalidateAll()
+    {
+        generation.incrementAndGet();
+        negative.invalidateAll();
+        positive.synchronous().invalidateAll();
+    }
+
+    long size()
+    {
+        return positive.synchronous().estimatedSize();
+    }
+
+    Ticker ticker()
+    {
+        return ticker;
+    }
+
+    /** A failed load, without a stack trace of its own. */
+    static final class LoadFailure extends RuntimeException
+    {
+        LoadFailure(Throwable cause)
+        {
+            super(String.valueOf(cause), cause, false, false);
+        }
+    }
+}
