@@ -142,7 +142,10 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             {
                 if (LOG.isDebugEnabled())
                     LOG.debug("Change name={} version={}", name, version);
-                credentialCache.invalidate(name);
+                if ("*".equals(name))
+                    credentialCache.invalidateAll();
+                else
+                    credentialCache.invalidate(name);
             }
 
             @Override

@@ -22,6 +22,7 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
  */
 public class CachingCertificateStore extends ContainerLifeCycle implements CertificateStore
 {
+    private static final String ALL = "*";
     private final RedisCertificateStore redis;
     private final JdbcCertificateStore jdbc;
 
@@ -51,7 +52,10 @@ public class CachingCertificateStore extends ContainerLifeCycle implements Certi
             @Override
             public void onChange(String name, long version)
             {
-                redis.invalidate(name, version).whenComplete((r, x) -> listener.onChange(name, version));
+                if (ALL.equals(name))
+                    listener.onChange(name, version); // the admin tool clears Redis itself
+                else
+                    redis.invalidate(name, version).whenComplete((r, x) -> listener.onChange(name, version));
             }
 
             @Override
