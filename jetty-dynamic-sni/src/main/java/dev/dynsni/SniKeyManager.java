@@ -55,16 +55,16 @@ final class SniKeyManager extends X509ExtendedKeyManager
     @Override
     public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine)
     {
-        return choose(keyType, engine == null ? null : engine.getHandshakeSession());
+        return choose(keyType, engine == null ? null : engine.getHandshakeSession(), engine);
     }
 
     @Override
     public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket)
     {
-        return choose(keyType, socket instanceof SSLSocket ssl ? ssl.getHandshakeSession() : null);
+        return choose(keyType, socket instanceof SSLSocket ssl ? ssl.getHandshakeSession() : null, null);
     }
 
-    private String choose(String keyType, SSLSession session)
+    private String choose(String keyType, SSLSession session, SSLEngine engine)
     {
         try
         {
@@ -73,7 +73,7 @@ final class SniKeyManager extends X509ExtendedKeyManager
             Resolution resolution = (Resolution)session.getValue(RESOLUTION_ATTRIBUTE);
             if (resolution == null)
             {
-                resolution = resolve(session);
+                resolution = resolve(session, engine);
                 session.putValue(RESOLUTION_ATTRIBUTE, resolution);
                 if (resolution.host() != null)
                     session.putValue(SslContextFactory.Server.SNI_HOST, resolution.host());
@@ -95,7 +95,7 @@ final class SniKeyManager extends X509ExtendedKeyManager
         }
     }
 
-    private Resolution resolve(SSLSession session)
+    private Resolution resolve(SSLSession session, SSLEngine engine)
     {
         DynamicSniStatistics statistics = factory.getStatistics();
         String raw = requestedHost(session);
@@ -110,7 +110,7 @@ final class SniKeyManager extends X509ExtendedKeyManager
             statistics.invalidSni.increment();
             return unknown(null, "invalid SNI");
         }
-        HostCredentials credentials = await(factory.getCredentialCache().resolve(host), host);
+        HostCredentials credentials = await(factory.getCredentialCache().resolve(host), host, engine);
         if (credentials != null)
         {
             statistics.servedDynamic.increment();
@@ -119,10 +119,18 @@ final class SniKeyManager extends X509ExtendedKeyManager
         return factory.isSniRequired() ? reject(host, "unknown host") : unknown(host, "unknown host");
     }
 
-    private HostCredentials await(CompletableFuture<HostCredentials> future, String host)
+    private HostCredentials await(CompletableFuture<HostCredentials> future, String host, SSLEngine engine)
     {
         if (future.isDone())
             return future.isCompletedExceptionally() ? null : future.join();
+        if (PrefetchingSslConnectionFactory.gaveUp(engine))
+        {
+            // The prefetch already waited its time bound for this host: do not wait again on this thread.
+            factory.getStatistics().loadTimeouts.increment();
+            if (LOG.isDebugEnabled())
+                LOG.debug("Prefetch gave up, not waiting sni={}", host);
+            return null;
+        }
         try
         {
             return future.get(factory.getLookupTimeoutMillis(), TimeUnit.MILLISECONDS);
