@@ -1,0 +1,290 @@
+package dev.dynsni;
+
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import com.zaxxer.hikari.HikariDataSource;
+import dev.dynsni.internal.JdbcCertificateStore;
+import dev.dynsni.internal.Pem;
+import dev.dynsni.testing.TcpProxy;
+import dev.dynsni.testing.TestPki;
+import dev.dynsni.testing.TestServices;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The point of the prefetch: with PostgreSQL 300 ms away (a {@link TcpProxy} delaying every chunk)
+ * and a Jetty of 8 threads, 32 concurrent handshakes for 32 cold hosts. A sampler takes thread dumps
+ * during the run and looks for Jetty pool threads parked in the key manager's wait: with the
+ * prefetching factory there must be none; with the stock factory there are. Timings are logged,
+ * not asserted (the benchmark measures them: {@code PrefetchBenchmark}).
+ */
+class PrefetchColdStartTest
+{
+    private static final Logger LOG = LoggerFactory.getLogger(PrefetchColdStartTest.class);
+    private static final int HOSTS = 32;
+    private static final int THREADS = 8;
+    private static final long DELAY_MILLIS = 300;
+
+    private static final TestPki PKI = new TestPki();
+    private static final List<TestPki.Issued> CERTS = new ArrayList<>();
+    private static TestStore store;
+    private static TcpProxy postgres;
+
+    @BeforeAll
+    static void start() throws Exception
+    {
+        store = new TestStore();
+        for (int i = 0; i < HOSTS; i++)
+        {
+            TestPki.Issued cert = PKI.ec(host(i));
+            store.put(host(i), cert);
+            CERTS.add(cert);
+        }
+        postgres = new TcpProxy(TestServices.postgresAddress());
+    }
+
+    @AfterAll
+    static void stop()
+    {
+        if (postgres != null)
+            postgres.close();
+        if (store != null)
+            store.close();
+    }
+
+    private static String host(int i)
+    {
+        return "cold" + i + ".example.com";
+    }
+
+    /** A factory reading PostgreSQL through the delaying proxy, with a pool as wide as the burst. */
+    private static DynamicSniSslContextFactory newFactory()
+    {
+        DynamicSniSslContextFactory factory = new DynamicSniSslContextFactory();
+        factory.setJdbcUrl(TestServices.jdbcUrlVia("127.0.0.1", postgres.port()));
+        factory.setJdbcSchema(store.schema);
+        factory.setJdbcPoolSize(HOSTS);
+        factory.setJdbcTimeoutMillis(5000);
+        factory.setLookupTimeoutMillis(5000);
+        return factory;
+    }
+
+    /** Opens every pooled connection while the proxy adds no delay, so the burst measures queries only. */
+    private static void warmPool(DynamicSniSslContextFactory factory) throws Exception
+    {
+        postgres.setDelayMillis(0);
+        HikariDataSource pool = factory.getBean(JdbcCertificateStore.class).getDataSource();
+        List<Connection> held = new ArrayList<>();
+        try
+        {
+            for (int i = 0; i < HOSTS; i++)
+            {
+                held.add(pool.getConnection());
+            }
+        }
+        finally
+        {
+            for (Connection connection : held)
+            {
+                connection.close();
+            }
+        }
+    }
+
+    /** What a burst of cold handshakes gave. */
+    record Burst(long millis, int ok, int waitingSamples, int maxWaiting, int samples)
+    {
+    }
+
+    private Burst burst(PrefetchTestServer server) throws Exception
+    {
+        TlsClient client = new TlsClient(PKI.caCertificate());
+        ExecutorService clients = Executors.newFixedThreadPool(HOSTS);
+        AtomicBoolean sampling = new AtomicBoolean(true);
+        AtomicInteger waitingSamples = new AtomicInteger();
+        AtomicInteger maxWaiting = new AtomicInteger();
+        AtomicInteger samples = new AtomicInteger();
+        Thread sampler = new Thread(() ->
+        {
+            while (sampling.get())
+            {
+                int waiting = waitingOnStore(Thread.getAllStackTraces());
+                samples.incrementAndGet();
+                if (waiting > 0)
+                    waitingSamples.incrementAndGet();
+                maxWaiting.accumulateAndGet(waiting, Math::max);
+                try
+                {
+                    Thread.sleep(5);
+                }
+                catch (InterruptedException x)
+                {
+                    return;
+                }
+            }
+        }, "stack-sampler");
+        try
+        {
+            postgres.setDelayMillis(DELAY_MILLIS);
+            sampler.start();
+            CountDownLatch go = new CountDownLatch(1);
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int i = 0; i < HOSTS; i++)
+            {
+                int n = i;
+                results.add(clients.submit(() ->
+                {
+                    go.await();
+                    TlsClient.Result result = client.handshake(server.port(), host(n));
+                    return result.ok() && Pem.fingerprint(CERTS.get(n).certificate()).equals(Pem.fingerprint(result.leaf()));
+                }));
+            }
+            long start = System.nanoTime();
+            go.countDown();
+            int ok = 0;
+            for (Future<Boolean> result : results)
+            {
+                if (result.get(60, TimeUnit.SECONDS))
+                    ok++;
+            }
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            return new Burst(millis, ok, waitingSamples.get(), maxWaiting.get(), samples.get());
+        }
+        finally
+        {
+            sampling.set(false);
+            sampler.join();
+            clients.shutdownNow();
+            postgres.setDelayMillis(0);
+        }
+    }
+
+    /** Jetty pool threads parked waiting for a certificate lookup (the key manager's bounded wait). */
+    static int waitingOnStore(Map<Thread, StackTraceElement[]> dump)
+    {
+        int waiting = 0;
+        for (Map.Entry<Thread, StackTraceElement[]> entry : dump.entrySet())
+        {
+            if (!entry.getKey().getName().startsWith(PrefetchTestServer.THREAD_NAME))
+                continue;
+            boolean inKeyManager = false;
+            boolean inFutureWait = false;
+            for (StackTraceElement frame : entry.getValue())
+            {
+                if (frame.getClassName().equals(SniKeyManager.class.getName()))
+                    inKeyManager = true;
+                if (frame.getClassName().equals("java.util.concurrent.CompletableFuture") &&
+                    (frame.getMethodName().equals("get") || frame.getMethodName().equals("timedGet") || frame.getMethodName().equals("waitingGet")))
+                    inFutureWait = true;
+            }
+            if (inKeyManager && inFutureWait)
+                waiting++;
+        }
+        return waiting;
+    }
+
+    @Test
+    void coldBurst_prefetchOn_noJettyThreadWaits_stockFactoryWaits() throws Exception
+    {
+        Burst on;
+        Burst off;
+        PrefetchStatistics prefetchStats;
+        DynamicSniSslContextFactory onFactory = newFactory();
+        try (PrefetchTestServer server = new PrefetchTestServer(onFactory, true, false, THREADS, null))
+        {
+            warmPool(onFactory);
+            on = burst(server);
+            prefetchStats = server.prefetchStatistics();
+        }
+        DynamicSniSslContextFactory offFactory = newFactory();
+        try (PrefetchTestServer server = new PrefetchTestServer(offFactory, false, false, THREADS, null))
+        {
+            warmPool(offFactory);
+            off = burst(server);
+        }
+        LOG.info("Cold burst hosts={} jettyThreads={} pgDelayMillisPerChunk={} prefetchOn={} prefetchOff={} {}", HOSTS, THREADS, DELAY_MILLIS, on, off, prefetchStats);
+        assertEquals(HOSTS, on.ok(), "every handshake served its host's certificate (prefetch on)");
+        assertEquals(HOSTS, off.ok(), "every handshake served its host's certificate (prefetch off)");
+        assertEquals(HOSTS, prefetchStats.getMisses(), prefetchStats::toString);
+        assertEquals(HOSTS, prefetchStats.getCompleted(), prefetchStats::toString);
+        assertEquals(0, on.waitingSamples(), () -> "Jetty threads waited on the store with prefetch on: " + on);
+        assertTrue(on.samples() > 10, "the sampler ran");
+        assertTrue(off.waitingSamples() > 0, () -> "the stock factory is expected to park Jetty threads: " + off);
+    }
+
+    @Test
+    void prefetchTimeout_continuesUnderUnknownHostPolicy_withoutWaitingAgain() throws Exception
+    {
+        DynamicSniSslContextFactory factory = newFactory();
+        factory.setUnknownHostPolicy("reject");
+        try (PrefetchTestServer server = new PrefetchTestServer(factory, true, false, THREADS, p -> p.setPrefetchTimeoutMillis(200)))
+        {
+            warmPool(factory);
+            TlsClient client = new TlsClient(PKI.caCertificate());
+            postgres.setDelayMillis(1000);
+            long start = System.nanoTime();
+            AtomicBoolean sampling = new AtomicBoolean(true);
+            AtomicInteger waiting = new AtomicInteger();
+            Thread sampler = new Thread(() ->
+            {
+                while (sampling.get())
+                {
+                    waiting.accumulateAndGet(waitingOnStore(Thread.getAllStackTraces()), Math::max);
+                    try
+                    {
+                        Thread.sleep(5);
+                    }
+                    catch (InterruptedException x)
+                    {
+                        return;
+                    }
+                }
+            });
+            sampler.start();
+            TlsClient.Result slow = client.handshake(server.port(), host(0));
+            long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+            sampling.set(false);
+            sampler.join();
+            assertFalse(slow.ok(), "refused under the reject policy after the prefetch bound");
+            assertTrue(millis < 1500, "refused after " + millis + " ms, bound 200 ms, store 2000 ms away");
+            assertEquals(0, waiting.get(), "the key manager did not wait again");
+            assertEquals(1, server.prefetchStatistics().getTimeouts());
+
+            // the lookup went on in the background: once it lands, the host is served from memory
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (onFactoryHolds(factory, host(0)) == null && System.nanoTime() < deadline)
+            {
+                Thread.sleep(50);
+            }
+            TlsClient.Result later = client.handshake(server.port(), host(0));
+            assertTrue(later.ok(), () -> String.valueOf(later.failure()));
+            LOG.info("Prefetch timeout refusedAfterMillis={} {}", millis, server.prefetchStatistics());
+        }
+        finally
+        {
+            postgres.setDelayMillis(0);
+        }
+    }
+
+    private static HostCredentials onFactoryHolds(DynamicSniSslContextFactory factory, String host)
+    {
+        return factory.getCredentialCache().peek(host);
+    }
+}
