@@ -173,9 +173,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
 
     private String redactedAddress()
     {
-        if (address == null)
-            return null;
-        return address.replaceAll("//[^@/]*@", "//***@");
+        return Secrets.redactUrl(address);
     }
 
     private String dataKey(String name)
