@@ -145,7 +145,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
                 if ("*".equals(name))
                     credentialCache.invalidateAll();
                 else
-                    credentialCache.invalidate(name);
+                    credentialCache.invalidate(name, version);
             }
 
             @Override
@@ -288,12 +288,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             return;
         String name = host.trim().toLowerCase(Locale.ROOT);
         if (name.startsWith("*."))
-            cache.invalidate(name);
+            cache.invalidate(name, 0);
         else
         {
             String normalized = HostNames.normalize(name);
             if (normalized != null)
-                cache.invalidate(normalized);
+                cache.invalidate(normalized, 0);
         }
     }
 
