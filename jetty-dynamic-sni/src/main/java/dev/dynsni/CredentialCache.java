@@ -161,33 +161,74 @@ final class CredentialCache
                     LOG.warn("Certificate not served name={} keyType={} version={} reason={}", name, record.keyType(), record.version(), x.getMessage());
             }
         }
-        return valid.isEmpty() ? null : new HostCredentials(name, valid.toArray(new Credential[0]));
+        long version = records.stream().mapToLong(CertificateRecord::version).max().orElse(0);
+        return valid.isEmpty() ? null : new HostCredentials(name, valid.toArray(new Credential[0]), version);
     }
 
     /**
-     * Drops what L1 holds for a stored name: the host itself, or for a wildcard every host under it.
+     * Drops what L1 holds for a stored name: the host itself, or for a wildcard every host under it
+     * that the wildcard served (or that was unknown). An entry already built from the changed
+     * version or a newer one is kept, so a late notification does not throw away fresh data.
+     *
+     * @param version the version of the change; 0 or less when unknown (always drop)
      */
-    void invalidate(String name)
+    void invalidate(String name, long version)
     {
         generation.incrementAndGet();
         statistics.changes.increment();
         if (name.startsWith("*."))
         {
             String suffix = name.substring(1);
-            invalidateMatching(positive.synchronous().asMap().keySet(), suffix);
-            invalidateMatching(negative.asMap().keySet(), suffix);
+            for (Map.Entry<String, CompletableFuture<HostCredentials>> entry : positive.asMap().entrySet())
+            {
+                if (covers(suffix, entry.getKey()))
+                    dropIfStale(entry.getKey(), entry.getValue(), name, version);
+            }
+            negative.asMap().keySet().removeIf(host -> covers(suffix, host));
         }
         else
         {
-            positive.synchronous().invalidate(name);
             negative.invalidate(name);
+            CompletableFuture<HostCredentials> held = positive.getIfPresent(name);
+            if (held != null)
+                dropIfStale(name, held, name, version);
         }
     }
 
-    private static void invalidateMatching(Set<String> hosts, String suffix)
+    /**
+     * Removes the entry if it is older than the change; a load still in flight is judged when it
+     * completes (it may have read the old value from Redis just before the fence was set).
+     */
+    private void dropIfStale(String host, CompletableFuture<HostCredentials> held, String changedName, long version)
+    {
+        if (!held.isDone())
+        {
+            held.whenComplete((value, failure) ->
+            {
+                if (failure == null && isStale(value, changedName, version))
+                    positive.asMap().remove(host, held);
+            });
+            return;
+        }
+        HostCredentials value = held.isCompletedExceptionally() ? null : held.getNow(null);
+        if (isStale(value, changedName, version))
+            positive.asMap().remove(host, held);
+    }
+
+    private static boolean isStale(HostCredentials held, String changedName, long version)
+    {
+        if (held == null || version <= 0)
+            return true;
+        // A host served by its own exact certificate is not affected by a change of the wildcard.
+        if (changedName.startsWith("*.") && !held.name.equals(changedName))
+            return false;
+        return !held.name.equals(changedName) || held.version < version;
+    }
+
+    private static boolean covers(String suffix, String host)
     {
         // suffix is ".parent": a host is covered when it is exactly one label plus that suffix
-        hosts.removeIf(host -> host.endsWith(suffix) && host.indexOf('.') == host.length() - suffix.length());
+        return host.endsWith(suffix) && host.indexOf('.') == host.length() - suffix.length();
     }
 
     /**

@@ -142,7 +142,10 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             {
                 if (LOG.isDebugEnabled())
                     LOG.debug("Change name={} version={}", name, version);
-                credentialCache.invalidate(name);
+                if ("*".equals(name))
+                    credentialCache.invalidateAll();
+                else
+                    credentialCache.invalidate(name, version);
             }
 
             @Override
@@ -285,12 +288,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             return;
         String name = host.trim().toLowerCase(Locale.ROOT);
         if (name.startsWith("*."))
-            cache.invalidate(name);
+            cache.invalidate(name, 0);
         else
         {
             String normalized = HostNames.normalize(name);
             if (normalized != null)
-                cache.invalidate(normalized);
+                cache.invalidate(normalized, 0);
         }
     }
 

@@ -8,11 +8,14 @@ final class HostCredentials
 {
     final String name;
     final Credential[] credentials;
+    /** The newest store version among the records this was built from. */
+    final long version;
 
-    HostCredentials(String name, Credential[] credentials)
+    HostCredentials(String name, Credential[] credentials, long version)
     {
         this.name = name;
         this.credentials = credentials;
+        this.version = version;
     }
 
     /**

@@ -153,7 +153,7 @@ final class SniKeyManager extends X509ExtendedKeyManager
             factory.getStatistics().servedDefault.increment();
             if (LOG.isDebugEnabled())
                 LOG.debug("Serving default certificate sni={} reason={}", host, why);
-            return new Resolution(host, new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}), true);
+            return new Resolution(host, new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0), true);
         }
         return reject(host, why);
     }

@@ -16,12 +16,12 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
  *
  * <p>Faults: Redis failing means PostgreSQL answers everything; PostgreSQL failing means the answer
  * is what Redis holds (a name Redis does not hold stays unanswered, so nothing negative is cached
- * from a partial answer). Changes from PostgreSQL's feed first invalidate Redis, then reach the
- * listener (the in-process cache), so a reload after the notification does not read the old value
- * back from Redis.</p>
+ * from a partial answer). Changes from PostgreSQL's feed reach the listener (the in-process cache)
+ * at once and again after Redis is fenced, so a reload in between cannot keep the old value.</p>
  */
 public class CachingCertificateStore extends ContainerLifeCycle implements CertificateStore
 {
+    private static final String ALL = "*";
     private final RedisCertificateStore redis;
     private final JdbcCertificateStore jdbc;
 
@@ -51,7 +51,12 @@ public class CachingCertificateStore extends ContainerLifeCycle implements Certi
             @Override
             public void onChange(String name, long version)
             {
-                redis.invalidate(name, version).whenComplete((r, x) -> listener.onChange(name, version));
+                // L1 at once (the change is served without waiting on Redis, even when Redis is slow
+                // or down), then again once Redis is fenced, in case L1 reloaded the old value from
+                // Redis in between; the second pass keeps entries already at this version.
+                listener.onChange(name, version);
+                if (!ALL.equals(name)) // the admin tool clears Redis itself for "evict all"
+                    redis.invalidate(name, version).whenComplete((r, x) -> listener.onChange(name, version));
             }
 
             @Override

@@ -394,6 +394,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
             return;
         if (!payload.regionMatches(0, schema, 0, first) || first != schema.length())
             return;
+        // "*" is the admin tool's "evict everything"
         String name = payload.substring(first + 1, last);
         long version;
         try

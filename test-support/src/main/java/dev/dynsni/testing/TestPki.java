@@ -18,6 +18,7 @@ import java.util.Date;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x500.X500Name;
 import org.bouncycastle.asn1.x509.BasicConstraints;
 import org.bouncycastle.asn1.x509.Extension;
@@ -185,6 +186,22 @@ public final class TestPki
 
     static String pemKey(PrivateKey key)
     {
+        if (key.getAlgorithm().equals("EC"))
+        {
+            // SEC1 as OpenSSL writes it: the curve inside the structure (the JDK keeps it outside)
+            try
+            {
+                PrivateKeyInfo info = PrivateKeyInfo.getInstance(key.getEncoded());
+                org.bouncycastle.asn1.sec.ECPrivateKey inner = org.bouncycastle.asn1.sec.ECPrivateKey.getInstance(info.parsePrivateKey());
+                org.bouncycastle.asn1.sec.ECPrivateKey sec1 = new org.bouncycastle.asn1.sec.ECPrivateKey(256, inner.getKey(), inner.getPublicKey(),
+                    info.getPrivateKeyAlgorithm().getParameters());
+                return pemObject(new PemObject("EC PRIVATE KEY", sec1.getEncoded()));
+            }
+            catch (IOException x)
+            {
+                throw new UncheckedIOException(x);
+            }
+        }
         StringWriter out = new StringWriter();
         try (JcaPEMWriter writer = new JcaPEMWriter(out))
         {

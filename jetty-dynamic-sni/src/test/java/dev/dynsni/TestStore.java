@@ -1,0 +1,82 @@
+package dev.dynsni;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+
+import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.testing.TestPki;
+import dev.dynsni.testing.TestServices;
+
+/**
+ * A test's own schema in the test PostgreSQL and its own Redis key prefix; writes rows with plain
+ * SQL, as any writer could.
+ */
+final class TestStore implements AutoCloseable
+{
+    final String schema = TestServices.newSchema();
+    final String keyPrefix = TestServices.newKeyPrefix();
+
+    TestStore() throws SQLException
+    {
+        try (Connection connection = TestServices.connect())
+        {
+            SchemaMigrations.migrate(connection, schema);
+        }
+    }
+
+    DynamicSniSslContextFactory newFactory(boolean withRedis)
+    {
+        DynamicSniSslContextFactory factory = new DynamicSniSslContextFactory();
+        factory.setJdbcUrl(TestServices.jdbcUrl());
+        factory.setJdbcSchema(schema);
+        if (withRedis)
+        {
+            factory.setRedisAddress(TestServices.redisUrl());
+            factory.setRedisKeyPrefix(keyPrefix);
+        }
+        return factory;
+    }
+
+    void put(String name, TestPki.Issued issued) throws SQLException
+    {
+        put(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem());
+    }
+
+    void put(String name, String keyType, String chainPem, String keyPem) throws SQLException
+    {
+        execute("INSERT INTO " + schema + ".certificate (host, key_type, chain_pem, key_pem) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem", name, keyType, chainPem, keyPem);
+    }
+
+    void execute(String sql, Object... parameters) throws SQLException
+    {
+        try (Connection connection = TestServices.connect();
+             PreparedStatement statement = connection.prepareStatement(sql))
+        {
+            for (int i = 0; i < parameters.length; i++)
+            {
+                statement.setObject(i + 1, parameters[i]);
+            }
+            statement.execute();
+        }
+    }
+
+    int count() throws SQLException
+    {
+        try (Connection connection = TestServices.connect();
+             Statement statement = connection.createStatement();
+             var rs = statement.executeQuery("SELECT count(*) FROM " + schema + ".certificate"))
+        {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    @Override
+    public void close()
+    {
+        TestServices.dropSchema(schema);
+    }
+}
