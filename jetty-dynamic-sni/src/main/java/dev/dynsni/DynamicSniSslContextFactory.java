@@ -95,6 +95,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private String previousMasterKeyFiles;
     private String jdbcPasswordFile;
     private String redisPasswordFile;
+    private String redisCaFile;
     private boolean rebuildContextOnChange;
     private long rebuildDelayMillis = 250;
     private UnknownHostPolicy unknownHostPolicyValue = UnknownHostPolicy.DEFAULT;
@@ -233,6 +234,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         redis.setTtlMillis(TimeUnit.SECONDS.toMillis(redisTtlSeconds));
         redis.setNegativeTtlMillis(TimeUnit.SECONDS.toMillis(redisNegativeTtlSeconds));
         redis.setTimeoutMillis(redisTimeoutMillis);
+        redis.setCaFile(redisCaFile);
         return new CachingCertificateStore(redis, jdbc);
     }
 
@@ -733,6 +735,19 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         checkStopped();
         this.jdbcPasswordFile = file;
+    }
+
+    @ManagedAttribute("CA certificates (PEM) trusted for rediss://")
+    public String getRedisCaFile()
+    {
+        return redisCaFile;
+    }
+
+    /** @param redisCaFile PEM file of CA certificates trusted for a {@code rediss://} address */
+    public void setRedisCaFile(String redisCaFile)
+    {
+        checkStopped();
+        this.redisCaFile = redisCaFile;
     }
 
     /** @param file a file holding the Redis password (used when the password property is empty) */
