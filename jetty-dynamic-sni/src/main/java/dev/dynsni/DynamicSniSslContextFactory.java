@@ -100,8 +100,13 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private long rebuildDelayMillis = 250;
     private UnknownHostPolicy unknownHostPolicyValue = UnknownHostPolicy.DEFAULT;
 
+    /** Default TLS session lifetime: how long a resumed session may keep a removed certificate. */
+    public static final int DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
+
     public DynamicSniSslContextFactory()
     {
+        // Resumption skips the key manager: bound it to an hour rather than the JDK's 24 hours.
+        setSslSessionTimeout(DEFAULT_SESSION_TIMEOUT_SECONDS);
         try
         {
             // Jetty only calls getKeyManagers(KeyStore) when some keystore is set: give it an empty one.

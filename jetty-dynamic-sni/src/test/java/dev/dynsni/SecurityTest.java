@@ -296,6 +296,40 @@ class SecurityTest
         assertFalse(connect(context, server.port(), "gone.example.com"), "no resumption of the removed host's session");
     }
 
+    @Test
+    void removal_withoutRebuild_resumptionEndsWithTheSessionTimeout() throws Exception
+    {
+        TestPki.Issued cert = pki.ec("timeout.example.com");
+        store.put("timeout.example.com", cert);
+        DynamicSniSslContextFactory factory = store.newFactory(false);
+        assertEquals(DynamicSniSslContextFactory.DEFAULT_SESSION_TIMEOUT_SECONDS, factory.getSslSessionTimeout());
+        factory.setUnknownHostPolicy("reject");
+        factory.setSslSessionTimeout(2);
+        TestServer server = serve(factory);
+        SSLContext context = clientContext();
+        assertTrue(connect(context, server.port(), "timeout.example.com"));
+        store.execute("DELETE FROM " + store.schema + ".certificate WHERE host = 'timeout.example.com'");
+        Thread.sleep(200);
+        // a full handshake from another client is refused at once
+        assertFalse(connect(clientContext(), server.port(), "timeout.example.com"), "new full handshakes no longer get the removed certificate");
+        // the documented limit: a session resumed within the timeout still works, after it it does not
+        assertTrue(connect(context, server.port(), "timeout.example.com"), "resumption within the session timeout");
+        Thread.sleep(2500);
+        assertFalse(connect(context, server.port(), "timeout.example.com"), "no resumption after the session timeout");
+    }
+
+    private SSLContext clientContext() throws Exception
+    {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", pki.caCertificate());
+        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
+        tmf.init(trust);
+        SSLContext context = SSLContext.getInstance("TLSv1.3");
+        context.init(null, tmf.getTrustManagers(), null);
+        return context;
+    }
+
     private static boolean connect(SSLContext context, int port, String host)
     {
         try (SSLSocket socket = (SSLSocket)context.getSocketFactory().createSocket("127.0.0.1", port))
