@@ -69,7 +69,7 @@ final class CertificateLoader
         X509Certificate leaf = null;
         for (X509Certificate certificate : certificates)
         {
-            if (KeyMatch.matches(key, certificate.getPublicKey()))
+            if (Pem.matches(key, certificate.getPublicKey()))
             {
                 leaf = certificate;
                 break;
