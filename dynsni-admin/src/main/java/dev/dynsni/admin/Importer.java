@@ -1,0 +1,195 @@
+package dev.dynsni.admin;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringReader;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+
+import dev.dynsni.CertificateRecord;
+import dev.dynsni.internal.MasterKeys;
+import org.postgresql.PGConnection;
+
+/**
+ * Writes validated certificates: one transaction per batch that COPYs the rows into a temporary
+ * table and upserts them into {@code <schema>.certificate} (per stored name and key type; a row whose
+ * chain is unchanged is left alone, so re-imports do not make nodes evict anything). The table's
+ * triggers stamp versions and NOTIFY the nodes; then the Redis entries of the changed names are
+ * fenced and dropped directly, so that a value cached before the import is gone even when no node
+ * is running. A Redis failure is reported once and does not fail the import: nodes invalidate Redis
+ * on the change feed too. Not thread-safe: one importer per connection.
+ */
+final class Importer
+{
+    private final Connection connection;
+    private final String schema;
+    private final String keyPrefix;
+    private final PrintWriter err;
+    private final MasterKeys masterKeys;
+    private RedisClient redis;
+    private boolean tableReady;
+
+    /** The outcome of one batch. */
+    record Written(int rows, List<String> names, List<Long> versions)
+    {
+    }
+
+    /**
+     * @param redis a Redis connection, or null for none; the importer closes it on failure
+     */
+    Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, PrintWriter err)
+    {
+        this(connection, schema, redis, keyPrefix, null, err);
+    }
+
+    /**
+     * @param masterKeys when not null, private keys are written encrypted with its current key
+     */
+    Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, MasterKeys masterKeys, PrintWriter err)
+    {
+        this.masterKeys = masterKeys;
+        this.connection = connection;
+        this.schema = schema;
+        this.redis = redis;
+        this.keyPrefix = keyPrefix;
+        this.err = err;
+    }
+
+    /**
+     * Writes all certificates of the batch in one transaction.
+     *
+     * @return the stored names whose rows changed, with their new versions
+     */
+    Written write(List<ParsedCertificate> batch) throws SQLException
+    {
+        boolean autoCommit = connection.getAutoCommit();
+        connection.setAutoCommit(false);
+        try
+        {
+            prepareTable();
+            StringBuilder csv = new StringBuilder(batch.size() * 2400);
+            int seq = 0;
+            for (ParsedCertificate certificate : batch)
+            {
+                for (String name : certificate.names())
+                {
+                    csv.append(seq++).append(',');
+                    csvField(csv, name).append(',');
+                    csvField(csv, certificate.keyType()).append(',');
+                    csvField(csv, certificate.chainPem()).append(',');
+                    if (masterKeys == null)
+                    {
+                        csvField(csv, certificate.keyPem()).append(',');
+                        csvField(csv, CertificateRecord.PLAIN).append(',');
+                    }
+                    else
+                    {
+                        csvField(csv, masterKeys.encrypt(name, certificate.keyType(), certificate.keyPem())).append(',');
+                        csvField(csv, masterKeys.currentEncoding()).append(',');
+                    }
+                    csv.append(certificate.notBefore()).append(',');
+                    csv.append(certificate.notAfter()).append(',');
+                    csvField(csv, certificate.fingerprint()).append('\n');
+                }
+            }
+            try
+            {
+                connection.unwrap(PGConnection.class).getCopyAPI().copyIn(
+                    "COPY pg_temp.dynsni_import (seq, host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint) FROM STDIN (FORMAT csv)",
+                    new StringReader(csv.toString()));
+            }
+            catch (IOException x)
+            {
+                throw new SQLException("COPY failed: " + x.getMessage(), "08000", x);
+            }
+            List<String> names = new ArrayList<>(seq);
+            List<Long> versions = new ArrayList<>(seq);
+            try (Statement statement = connection.createStatement();
+                 ResultSet rs = statement.executeQuery(
+                     "INSERT INTO " + schema + ".certificate AS c (host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint, version) " +
+                     "SELECT DISTINCT ON (host, key_type) host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint, 0 " +
+                     "FROM pg_temp.dynsni_import ORDER BY host, key_type, seq DESC " +
+                     "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = EXCLUDED.chain_pem, key_pem = EXCLUDED.key_pem, " +
+                     "key_encoding = EXCLUDED.key_encoding, not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after, fingerprint = EXCLUDED.fingerprint " +
+                     "WHERE c.chain_pem IS DISTINCT FROM EXCLUDED.chain_pem OR c.key_encoding IS DISTINCT FROM EXCLUDED.key_encoding " +
+                     "RETURNING host, version"))
+            {
+                while (rs.next())
+                {
+                    names.add(rs.getString(1));
+                    versions.add(rs.getLong(2));
+                }
+            }
+            connection.commit();
+            invalidateRedis(names, versions);
+            return new Written(seq, names, versions);
+        }
+        catch (SQLException | RuntimeException x)
+        {
+            rollbackQuietly();
+            throw x;
+        }
+        finally
+        {
+            connection.setAutoCommit(autoCommit);
+        }
+    }
+
+    private void prepareTable() throws SQLException
+    {
+        if (tableReady)
+            return;
+        try (Statement statement = connection.createStatement())
+        {
+            statement.execute("CREATE TEMP TABLE IF NOT EXISTS dynsni_import (seq int, host text, key_type text, chain_pem text, key_pem text, key_encoding text, " +
+                "not_before timestamptz, not_after timestamptz, fingerprint text) ON COMMIT DELETE ROWS");
+        }
+        tableReady = true;
+    }
+
+    private void invalidateRedis(List<String> names, List<Long> versions)
+    {
+        if (redis == null || names.isEmpty())
+            return;
+        try
+        {
+            redis.invalidate(keyPrefix, names, versions);
+        }
+        catch (CliException x)
+        {
+            err.println("warning: " + x.getMessage() + "; running nodes still evict through the change feed, Redis entries of stopped nodes expire with their TTL");
+            err.flush();
+            redis.close();
+            redis = null;
+        }
+    }
+
+    private void rollbackQuietly()
+    {
+        try
+        {
+            connection.rollback();
+        }
+        catch (SQLException ignored)
+        {
+            // the original failure is what matters
+        }
+    }
+
+    private static StringBuilder csvField(StringBuilder csv, String value)
+    {
+        csv.append('"');
+        for (int i = 0; i < value.length(); i++)
+        {
+            char c = value.charAt(i);
+            if (c == '"')
+                csv.append('"');
+            csv.append(c);
+        }
+        return csv.append('"');
+    }
+}
