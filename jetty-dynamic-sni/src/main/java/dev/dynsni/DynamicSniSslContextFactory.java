@@ -83,6 +83,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private long redisTtlSeconds = 300;
     private long redisNegativeTtlSeconds = 30;
     private long redisTimeoutMillis = 500;
+    private int redisPoolSize = 32;
     private long cacheMaxEntries = 10_000;
     private long cacheRefreshSeconds = 300;
     private long negativeCacheMaxEntries = 10_000;
@@ -240,6 +241,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         redis.setNegativeTtlMillis(TimeUnit.SECONDS.toMillis(redisNegativeTtlSeconds));
         redis.setTimeoutMillis(redisTimeoutMillis);
         redis.setCaFile(redisCaFile);
+        redis.setPoolSize(redisPoolSize);
         return new CachingCertificateStore(redis, jdbc);
     }
 
@@ -259,6 +261,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         positive("jetty.dynamicSni.redis.ttlSeconds", redisTtlSeconds);
         positive("jetty.dynamicSni.redis.negativeTtlSeconds", redisNegativeTtlSeconds);
         positive("jetty.dynamicSni.redis.timeoutMillis", redisTimeoutMillis);
+        positive("jetty.dynamicSni.redis.poolSize", redisPoolSize);
         if (isBlank(defaultCertificatePath) != isBlank(defaultKeyPath))
             throw new IllegalStateException("jetty.dynamicSni.default.certificate and jetty.dynamicSni.default.key must be set together (or both left empty)");
     }
@@ -595,6 +598,18 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         checkStopped();
         this.redisTimeoutMillis = redisTimeoutMillis;
+    }
+
+    @ManagedAttribute("Most Redis connections of this node")
+    public int getRedisPoolSize()
+    {
+        return redisPoolSize;
+    }
+
+    public void setRedisPoolSize(int redisPoolSize)
+    {
+        checkStopped();
+        this.redisPoolSize = redisPoolSize;
     }
 
     @ManagedAttribute("Maximum hosts held in the in-process cache")

@@ -58,6 +58,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
     private long negativeTtlMillis = 30_000;
     private long timeoutMillis = 500;
     private String caFile;
+    private int poolSize = 32;
     private RedissonClient client;
     private volatile boolean downLogged;
 
@@ -113,6 +114,12 @@ public class RedisCertificateStore extends AbstractLifeCycle
         this.timeoutMillis = timeoutMillis;
     }
 
+    /** @param poolSize the most Redis connections of this node: how many cold lookups overlap */
+    public void setPoolSize(int poolSize)
+    {
+        this.poolSize = poolSize;
+    }
+
     /** @param caFile PEM file of the CA certificates trusted for {@code rediss://}; empty: the JVM's default trust */
     public void setCaFile(String caFile)
     {
@@ -156,8 +163,8 @@ public class RedisCertificateStore extends AbstractLifeCycle
         server.setRetryAttempts(0);
         server.setPingConnectionInterval(1000);
         server.setKeepAlive(true);
-        server.setConnectionMinimumIdleSize(2);
-        server.setConnectionPoolSize(16);
+        server.setConnectionMinimumIdleSize(Math.min(2, poolSize));
+        server.setConnectionPoolSize(poolSize);
         server.setSubscriptionConnectionMinimumIdleSize(0);
         if (caFile != null && !caFile.isBlank())
         {
