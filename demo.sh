@@ -55,6 +55,7 @@ done
 [ "$TENANTS" -ge 1 ] || { echo "demo.sh: --tenants must be at least 1" >&2; exit 2; }
 [ "$RSA" -le "$TENANTS" ] || RSA="$TENANTS"
 
+CALLER_DIR="$PWD"
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 DATA="demo-data"
@@ -249,14 +250,14 @@ JETTY_TIME=$(elapsed "$T")
 TOTAL_TIME=$(elapsed "$T0")
 
 # Paths as typed from the current directory of the caller.
-if [ "$PWD" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
+if [ "$CALLER_DIR" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
 CMD_H1="curl --cacert $CA --resolve $HOST:$PORT:127.0.0.1 https://$HOST:$PORT/"
 CMD_H2="curl --http2 --cacert $CA --resolve $HOST:$PORT:127.0.0.1 'https://$HOST:$PORT/?format=json'"
 CMD_RSA="curl --http1.1 --cacert $CA --resolve t1.$DOMAIN:$PORT:127.0.0.1 --ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 https://t1.$DOMAIN:$PORT/info.json"
 CMD_WILD="curl --cacert $CA --resolve shop.wild.$DOMAIN:$PORT:127.0.0.1 https://shop.wild.$DOMAIN:$PORT/info.json"
 CMD_421="curl -s -o /dev/null -w '%{http_code}\\n' --cacert $CA --resolve $HOST:$PORT:127.0.0.1 -H 'Host: t2.$DOMAIN' https://$HOST:$PORT/"
 CMD_OPENSSL="openssl s_client -connect 127.0.0.1:$PORT -servername $HOST -CAfile $CA -alpn h2 -brief </dev/null"
-if [ "$PWD" = "$ROOT" ]; then ADMIN="$DYNSNI"; else ADMIN="$ROOT/$DYNSNI"; fi
+if [ "$CALLER_DIR" = "$ROOT" ]; then ADMIN="$DYNSNI"; BASE_SHOWN="$BASE"; else ADMIN="$ROOT/$DYNSNI"; BASE_SHOWN="$ROOT/$BASE"; fi
 
 cat <<EOF
 
@@ -265,7 +266,7 @@ cat <<EOF
   PostgreSQL $JDBC_URL (schema $SCHEMA), Redis $REDIS_URL
   Jetty base $BASE, log $LOG
 
-  Try (from $PWD):
+  Try (from $CALLER_DIR):
 
     $CMD_H1
     $CMD_H2
@@ -276,7 +277,7 @@ $( [ "$RSA" -gt 0 ] && printf '    %s\n' "$CMD_RSA" )
 
   Administer the certificates (same stores):
 
-    $ADMIN --jetty-base $BASE import --cert my.crt --key my.key
+    $ADMIN --jetty-base $BASE_SHOWN import --cert my.crt --key my.key
 
   Ctrl-C stops Jetty$( [ -n "$REDIS_PID" ] && printf ', Redis' )$( [ -n "$PG_DIR" ] && printf ' and PostgreSQL' ).
 
