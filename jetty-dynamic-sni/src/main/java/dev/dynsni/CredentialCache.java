@@ -17,6 +17,7 @@ import com.github.benmanes.caffeine.cache.Ticker;
 import dev.dynsni.internal.CredentialParser;
 import dev.dynsni.internal.HostNames;
 import dev.dynsni.internal.InvalidCredentialException;
+import dev.dynsni.internal.MasterKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,18 +39,23 @@ final class CredentialCache
     private static final Boolean ABSENT = Boolean.TRUE;
 
     private final CertificateStore store;
+    private final MasterKeys masterKeys;
     private final DynamicSniStatistics statistics;
     private final Ticker ticker;
     private final AsyncLoadingCache<String, HostCredentials> positive;
     private final Cache<String, Boolean> negative;
+    /** Bumped when everything is dropped; a load that started before must not cache a negative. */
     private final AtomicLong generation = new AtomicLong();
+    /** When each stored name last changed (ticker nanos), so a racing load does not cache a stale negative. */
+    private final ConcurrentHashMap<String, Long> changedAt = new ConcurrentHashMap<>();
     /** Invalid records already logged, by name|fingerprint-ish key, so each is logged once. */
     private final Set<String> loggedInvalid = ConcurrentHashMap.newKeySet();
 
-    CredentialCache(CertificateStore store, DynamicSniStatistics statistics, long maxEntries, Duration refreshAfterWrite,
+    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
     {
         this.store = store;
+        this.masterKeys = masterKeys;
         this.statistics = statistics;
         this.ticker = ticker;
         this.positive = Caffeine.newBuilder()
@@ -103,6 +109,7 @@ final class CredentialCache
     {
         long gen = generation.get();
         long start = System.nanoTime();
+        long startTick = ticker.read();
         String wildcard = HostNames.wildcardFor(host);
         List<String> names = wildcard == null ? List.of(host) : List.of(host, wildcard);
         CompletableFuture<Map<String, List<CertificateRecord>>> loaded;
@@ -138,7 +145,7 @@ final class CredentialCache
                 statistics.loadErrors.increment();
                 throw new LoadFailure(new IllegalStateException("no store could answer for " + host));
             }
-            if (result == null && generation.get() == gen)
+            if (result == null && generation.get() == gen && !changedSince(host, startTick) && (wildcard == null || !changedSince(wildcard, startTick)))
                 negative.put(host, ABSENT);
             return result;
         });
@@ -152,7 +159,7 @@ final class CredentialCache
         {
             try
             {
-                valid.add(CredentialParser.parse(record, now));
+                valid.add(CredentialParser.parse(record, masterKeys, now));
             }
             catch (InvalidCredentialException x)
             {
@@ -174,7 +181,7 @@ final class CredentialCache
      */
     void invalidate(String name, long version)
     {
-        generation.incrementAndGet();
+        recordChange(name);
         statistics.changes.increment();
         if (name.startsWith("*."))
         {
@@ -213,6 +220,23 @@ final class CredentialCache
         HostCredentials value = held.isCompletedExceptionally() ? null : held.getNow(null);
         if (isStale(value, changedName, version))
             positive.asMap().remove(host, held);
+    }
+
+    private void recordChange(String name)
+    {
+        long now = ticker.read();
+        changedAt.put(name, now);
+        if (changedAt.size() > 10_000)
+        {
+            long horizon = now - Duration.ofMinutes(1).toNanos();
+            changedAt.values().removeIf(at -> at - horizon < 0);
+        }
+    }
+
+    private boolean changedSince(String name, long tick)
+    {
+        Long at = changedAt.get(name);
+        return at != null && at - tick >= 0;
     }
 
     private static boolean isStale(HostCredentials held, String changedName, long version)

@@ -18,7 +18,9 @@ import dev.dynsni.internal.CredentialParser;
 import dev.dynsni.internal.HostNames;
 import dev.dynsni.internal.InvalidCredentialException;
 import dev.dynsni.internal.JdbcCertificateStore;
+import dev.dynsni.internal.MasterKeys;
 import dev.dynsni.internal.RedisCertificateStore;
+import dev.dynsni.internal.Secrets;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.ManagedOperation;
@@ -64,6 +66,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private ExecutorService cacheExecutor;
     private Credential defaultCredential;
     private Ticker ticker = Ticker.systemTicker();
+    private MasterKeys masterKeys;
+    private java.util.concurrent.ScheduledExecutorService rebuildScheduler;
+    private final java.util.concurrent.atomic.AtomicBoolean rebuildPending = new java.util.concurrent.atomic.AtomicBoolean();
 
     private String jdbcUrl;
     private String jdbcUser;
@@ -86,10 +91,22 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private String defaultCertificatePath;
     private String defaultKeyPath;
     private String unknownHostPolicy = "default";
+    private String masterKeyFile;
+    private String previousMasterKeyFiles;
+    private String jdbcPasswordFile;
+    private String redisPasswordFile;
+    private String redisCaFile;
+    private boolean rebuildContextOnChange;
+    private long rebuildDelayMillis = 250;
     private UnknownHostPolicy unknownHostPolicyValue = UnknownHostPolicy.DEFAULT;
+
+    /** Default TLS session lifetime: how long a resumed session may keep a removed certificate. */
+    public static final int DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
 
     public DynamicSniSslContextFactory()
     {
+        // Resumption skips the key manager: bound it to an hour rather than the JDK's 24 hours.
+        setSslSessionTimeout(DEFAULT_SESSION_TIMEOUT_SECONDS);
         try
         {
             // Jetty only calls getKeyManagers(KeyStore) when some keystore is set: give it an empty one.
@@ -146,12 +163,14 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
                     credentialCache.invalidateAll();
                 else
                     credentialCache.invalidate(name, version);
+                scheduleRebuild();
             }
 
             @Override
             public void onChangesLost()
             {
                 credentialCache.refreshAll();
+                scheduleRebuild();
             }
         });
         cacheExecutor = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r ->
@@ -160,7 +179,17 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             thread.setDaemon(true);
             return thread;
         });
-        credentialCache = new CredentialCache(store, statistics, cacheMaxEntries, Duration.ofSeconds(cacheRefreshSeconds),
+        masterKeys = loadMasterKeys();
+        if (rebuildContextOnChange)
+        {
+            rebuildScheduler = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
+            {
+                Thread thread = new Thread(r, "dynsni-rebuild");
+                thread.setDaemon(true);
+                return thread;
+            });
+        }
+        credentialCache = new CredentialCache(store, masterKeys, statistics, cacheMaxEntries, Duration.ofSeconds(cacheRefreshSeconds),
             negativeCacheMaxEntries, Duration.ofSeconds(negativeCacheTtlSeconds), cacheExecutor, ticker);
         defaultCredential = loadDefaultCredential();
         addBean(store, true);
@@ -182,6 +211,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         ownedStore = null;
         if (cacheExecutor != null)
             cacheExecutor.shutdownNow();
+        if (rebuildScheduler != null)
+            rebuildScheduler.shutdownNow();
+        rebuildScheduler = null;
         credentialCache = null;
     }
 
@@ -193,7 +225,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         JdbcCertificateStore jdbc = new JdbcCertificateStore(statistics.postgres);
         jdbc.setUrl(jdbcUrl);
         jdbc.setUser(jdbcUser);
-        jdbc.setPassword(jdbcPassword);
+        jdbc.setPassword(secret(jdbcPassword, jdbcPasswordFile, "DYNSNI_JDBC_PASSWORD", "jetty.dynamicSni.jdbc.passwordFile"));
         jdbc.setSchema(jdbcSchema);
         jdbc.setMaxPoolSize(jdbcPoolSize);
         jdbc.setTimeoutMillis(jdbcTimeoutMillis);
@@ -202,11 +234,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         RedisCertificateStore redis = new RedisCertificateStore(statistics.redis);
         redis.setAddress(redisAddress.trim());
         redis.setUser(redisUser);
-        redis.setPassword(redisPassword);
+        redis.setPassword(secret(redisPassword, redisPasswordFile, "DYNSNI_REDIS_PASSWORD", "jetty.dynamicSni.redis.passwordFile"));
         redis.setKeyPrefix(redisKeyPrefix);
         redis.setTtlMillis(TimeUnit.SECONDS.toMillis(redisTtlSeconds));
         redis.setNegativeTtlMillis(TimeUnit.SECONDS.toMillis(redisNegativeTtlSeconds));
         redis.setTimeoutMillis(redisTimeoutMillis);
+        redis.setCaFile(redisCaFile);
         return new CachingCertificateStore(redis, jdbc);
     }
 
@@ -215,7 +248,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (certificateStore == null && isBlank(jdbcUrl))
             throw new IllegalStateException("jetty.dynamicSni.jdbc.url is not set: set it to the PostgreSQL JDBC URL, e.g. jdbc:postgresql://127.0.0.1:5432/hosting");
         if (certificateStore == null && !jdbcUrl.startsWith("jdbc:postgresql:"))
-            throw new IllegalStateException("jetty.dynamicSni.jdbc.url='" + jdbcUrl + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)");
+            throw new IllegalStateException("jetty.dynamicSni.jdbc.url='" + getJdbcUrl() + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)");
         positive("jetty.dynamicSni.cache.maxEntries", cacheMaxEntries);
         positive("jetty.dynamicSni.cache.refreshSeconds", cacheRefreshSeconds);
         positive("jetty.dynamicSni.negativeCache.maxEntries", negativeCacheMaxEntries);
@@ -234,6 +267,90 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         if (value <= 0)
             throw new IllegalStateException(property + "=" + value + " must be greater than 0");
+    }
+
+    /**
+     * A secret from its property, else from a file, else from an environment variable, so that it
+     * need not be written into start.d.
+     */
+    private static String secret(String value, String file, String environmentVariable, String fileProperty)
+    {
+        if (!isBlank(value))
+            return value;
+        if (!isBlank(file))
+        {
+            try
+            {
+                return Files.readString(Path.of(file.trim()), StandardCharsets.UTF_8).strip();
+            }
+            catch (java.io.IOException x)
+            {
+                throw new IllegalStateException(fileProperty + "=" + file + " cannot be read: " + x.getMessage());
+            }
+        }
+        String env = System.getenv(environmentVariable);
+        return isBlank(env) ? null : env;
+    }
+
+    private MasterKeys loadMasterKeys()
+    {
+        if (isBlank(masterKeyFile))
+        {
+            LOG.warn("No master key configured (jetty.dynamicSni.masterKeyFile): private keys are stored and cached unencrypted; encrypted rows will not be served");
+            return null;
+        }
+        java.util.List<Path> previous = new java.util.ArrayList<>();
+        if (!isBlank(previousMasterKeyFiles))
+        {
+            for (String file : previousMasterKeyFiles.split(","))
+            {
+                if (!file.isBlank())
+                    previous.add(Path.of(file.trim()));
+            }
+        }
+        try
+        {
+            MasterKeys keys = MasterKeys.load(Path.of(masterKeyFile.trim()), previous);
+            LOG.info("Private keys encrypted at rest masterKeyId={} readableKeyIds={}", keys.currentKeyId(), keys.keyIds());
+            return keys;
+        }
+        catch (java.io.IOException x)
+        {
+            throw new IllegalStateException("jetty.dynamicSni.masterKeyFile: " + x.getMessage());
+        }
+    }
+
+    /**
+     * With {@code rebuildContextOnChange}, a change rebuilds the SSLContext (debounced), which drops
+     * every TLS session and ticket key: no client can resume a session of a removed or replaced
+     * certificate. Without it, resumption is bounded by the session timeout.
+     */
+    private void scheduleRebuild()
+    {
+        java.util.concurrent.ScheduledExecutorService scheduler = rebuildScheduler;
+        if (scheduler == null || !rebuildPending.compareAndSet(false, true))
+            return;
+        try
+        {
+            scheduler.schedule(() ->
+            {
+                rebuildPending.set(false);
+                try
+                {
+                    reload(f -> {});
+                    statistics.contextRebuilds.increment();
+                    LOG.info("SSL context rebuilt after a certificate change: existing TLS sessions cannot be resumed");
+                }
+                catch (Throwable x)
+                {
+                    LOG.warn("SSL context rebuild failed reason={}", x.toString());
+                }
+            }, rebuildDelayMillis, TimeUnit.MILLISECONDS);
+        }
+        catch (java.util.concurrent.RejectedExecutionException x)
+        {
+            rebuildPending.set(false);
+        }
     }
 
     private Credential loadDefaultCredential() throws Exception
@@ -342,10 +459,10 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
 
     // ---- configuration
 
-    @ManagedAttribute("PostgreSQL JDBC URL")
+    @ManagedAttribute("PostgreSQL JDBC URL (credentials redacted)")
     public String getJdbcUrl()
     {
-        return jdbcUrl;
+        return Secrets.redactUrl(jdbcUrl);
     }
 
     public void setJdbcUrl(String jdbcUrl)
@@ -411,7 +528,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     @ManagedAttribute("Redis address (empty: no Redis tier)")
     public String getRedisAddress()
     {
-        return redisAddress == null ? null : redisAddress.replaceAll("//[^@/]*@", "//***@");
+        return Secrets.redactUrl(redisAddress);
     }
 
     public void setRedisAddress(String redisAddress)
@@ -587,6 +704,82 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         this.unknownHostPolicy = value;
     }
 
+    @ManagedAttribute("Current master key file (encrypts private keys at rest)")
+    public String getMasterKeyFile()
+    {
+        return masterKeyFile;
+    }
+
+    /**
+     * @param masterKeyFile a file holding the 256-bit key that encrypts private keys at rest
+     *                      (readable by the owner only); empty for none
+     */
+    public void setMasterKeyFile(String masterKeyFile)
+    {
+        checkStopped();
+        this.masterKeyFile = masterKeyFile;
+    }
+
+    @ManagedAttribute("Previous master key files, still read during a rotation")
+    public String getPreviousMasterKeyFiles()
+    {
+        return previousMasterKeyFiles;
+    }
+
+    /**
+     * @param files comma-separated key files still accepted for reading while rows are re-encrypted
+     */
+    public void setPreviousMasterKeyFiles(String files)
+    {
+        checkStopped();
+        this.previousMasterKeyFiles = files;
+    }
+
+    /** @param file a file holding the PostgreSQL password (used when the password property is empty) */
+    public void setJdbcPasswordFile(String file)
+    {
+        checkStopped();
+        this.jdbcPasswordFile = file;
+    }
+
+    @ManagedAttribute("CA certificates (PEM) trusted for rediss://")
+    public String getRedisCaFile()
+    {
+        return redisCaFile;
+    }
+
+    /** @param redisCaFile PEM file of CA certificates trusted for a {@code rediss://} address */
+    public void setRedisCaFile(String redisCaFile)
+    {
+        checkStopped();
+        this.redisCaFile = redisCaFile;
+    }
+
+    /** @param file a file holding the Redis password (used when the password property is empty) */
+    public void setRedisPasswordFile(String file)
+    {
+        checkStopped();
+        this.redisPasswordFile = file;
+    }
+
+    @ManagedAttribute("Whether a certificate change rebuilds the SSL context, ending resumption of old sessions")
+    public boolean isRebuildContextOnChange()
+    {
+        return rebuildContextOnChange;
+    }
+
+    public void setRebuildContextOnChange(boolean rebuildContextOnChange)
+    {
+        checkStopped();
+        this.rebuildContextOnChange = rebuildContextOnChange;
+    }
+
+    public void setRebuildDelayMillis(long rebuildDelayMillis)
+    {
+        checkStopped();
+        this.rebuildDelayMillis = rebuildDelayMillis;
+    }
+
     private void checkStopped()
     {
         if (isStarted() || isStarting())
@@ -596,6 +789,6 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     @Override
     public String toString()
     {
-        return String.format("%s@%x[jdbc=%s, redis=%s, policy=%s]", getClass().getSimpleName(), hashCode(), jdbcUrl, getRedisAddress(), unknownHostPolicy);
+        return String.format("%s@%x[jdbc=%s, redis=%s, policy=%s]", getClass().getSimpleName(), hashCode(), getJdbcUrl(), getRedisAddress(), unknownHostPolicy);
     }
 }

@@ -29,6 +29,7 @@ public class DynamicSniStatistics
     final LongAdder invalidCredentials = new LongAdder();
     final LongAdder keyManagerErrors = new LongAdder();
     final LongAdder changes = new LongAdder();
+    final LongAdder contextRebuilds = new LongAdder();
     /** Store-level counters, updated by the tier implementations. */
     public final TierCounters redis = new TierCounters();
     public final TierCounters postgres = new TierCounters();
@@ -45,6 +46,12 @@ public class DynamicSniStatistics
         public final LongAdder queries = new LongAdder();
         private volatile boolean available = true;
         private volatile boolean configured;
+        private volatile boolean feedConnected;
+
+        public void setFeedConnected(boolean feedConnected)
+        {
+            this.feedConnected = feedConnected;
+        }
 
         public void record(long startNanos)
         {
@@ -184,6 +191,12 @@ public class DynamicSniStatistics
         return changes.sum();
     }
 
+    @ManagedAttribute("SSL context rebuilds after certificate changes")
+    public long getContextRebuilds()
+    {
+        return contextRebuilds.sum();
+    }
+
     @ManagedAttribute("Entries in the in-process cache (L1)")
     public long getL1Size()
     {
@@ -233,6 +246,12 @@ public class DynamicSniStatistics
         return postgres.state();
     }
 
+    @ManagedAttribute("Whether the PostgreSQL change feed (LISTEN) is connected")
+    public boolean isChangeFeedConnected()
+    {
+        return postgres.feedConnected;
+    }
+
     @ManagedAttribute("PostgreSQL (L3) queries that found a certificate")
     public long getPostgresHits()
     {
@@ -268,7 +287,7 @@ public class DynamicSniStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, loadNanos,
-            invalidSni, noSni, servedDynamic, servedDefault, rejected, invalidCredentials, keyManagerErrors, changes})
+            invalidSni, noSni, servedDynamic, servedDefault, rejected, invalidCredentials, keyManagerErrors, changes, contextRebuilds})
         {
             adder.reset();
         }

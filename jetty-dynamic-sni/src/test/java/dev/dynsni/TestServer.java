@@ -29,9 +29,16 @@ final class TestServer implements AutoCloseable
 
     TestServer(DynamicSniSslContextFactory factory) throws Exception
     {
+        this(factory, null);
+    }
+
+    TestServer(DynamicSniSslContextFactory factory, Object bean) throws Exception
+    {
         QueuedThreadPool threads = new QueuedThreadPool(64);
         threads.setName("test-server");
         server = new Server(threads);
+        if (bean != null)
+            server.addBean(bean);
         HttpConfiguration config = new HttpConfiguration();
         config.addCustomizer(new SecureRequestCustomizer(false));
         HttpConnectionFactory http11 = new HttpConnectionFactory(config);

@@ -65,11 +65,11 @@ final class CertificateLoader
     {
         PrivateKey key = Pem.readPrivateKey(keyPem);
         String keyType = Pem.keyType(key);
-        List<X509Certificate> certificates = Pem.readCertificates(chainPem);
+        List<X509Certificate> certificates = Pem.readCertificates(certificateBlocks(chainPem));
         X509Certificate leaf = null;
         for (X509Certificate certificate : certificates)
         {
-            if (KeyMatch.matches(key, certificate.getPublicKey()))
+            if (Pem.matches(key, certificate.getPublicKey()))
             {
                 leaf = certificate;
                 break;
@@ -113,6 +113,34 @@ final class CertificateLoader
         }
         X509Certificate[] chain = orderChain(leaf, certificates);
         return new ParsedCertificate(source, List.copyOf(names), keyType, pem(chain), pem("PRIVATE KEY", key.getEncoded()), leaf, Pem.fingerprint(leaf));
+    }
+
+    /**
+     * @return only the {@code CERTIFICATE} blocks of a PEM text, so that a combined file (chain and key)
+     *     can be read as a chain; the text itself when it has no such block (the parser then says why)
+     */
+    static String certificateBlocks(String pem)
+    {
+        String begin = "-----BEGIN CERTIFICATE-----";
+        String end = "-----END CERTIFICATE-----";
+        int from = pem.indexOf(begin);
+        if (from < 0)
+            return pem;
+        if (pem.indexOf("-----BEGIN ", from + begin.length()) < 0 && pem.lastIndexOf("-----BEGIN ", from - 1) < 0)
+            return pem;
+        StringBuilder blocks = new StringBuilder(pem.length());
+        while (from >= 0)
+        {
+            int to = pem.indexOf(end, from);
+            if (to < 0)
+            {
+                blocks.append(pem, from, pem.length());
+                break;
+            }
+            blocks.append(pem, from, to + end.length()).append('\n');
+            from = pem.indexOf(begin, to);
+        }
+        return blocks.toString();
     }
 
     /** @return a stored name (host or {@code *.parent}), lower-case, one trailing dot stripped; null when invalid */

@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
         GenDemoCommand.class,
         InitDbCommand.class,
         DoctorCommand.class,
+        RotateMasterKeyCommand.class,
         CommandLine.HelpCommand.class
     },
     footerHeading = "%nSettings:%n",

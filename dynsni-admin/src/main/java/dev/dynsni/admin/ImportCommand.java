@@ -57,7 +57,7 @@ class ImportCommand extends StoreCommand
                     throw x;
                 err().println("warning: " + x.getMessage() + "; importing anyway: running nodes evict Redis through the change feed");
             }
-            Importer.Written written = new Importer(connection, settings.schema(), redis, settings.redisKeyPrefix(), err()).write(List.of(certificate));
+            Importer.Written written = new Importer(connection, settings.schema(), redis, settings.redisKeyPrefix(), masterKeys(), err()).write(List.of(certificate));
             if (redis != null)
                 redis.close();
             for (String name : certificate.names())

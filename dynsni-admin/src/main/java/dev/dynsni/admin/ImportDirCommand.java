@@ -97,7 +97,7 @@ class ImportDirCommand extends StoreCommand
         });
         try (Connection connection = openDatabase())
         {
-            Importer importer = new Importer(connection, settings.schema(), openRedisOrWarn(), settings.redisKeyPrefix(), err());
+            Importer importer = new Importer(connection, settings.schema(), openRedisOrWarn(), settings.redisKeyPrefix(), masterKeys(), err());
             Deque<Future<BatchResult>> inflight = new ArrayDeque<>();
             int next = 0;
             int done = errors.size();

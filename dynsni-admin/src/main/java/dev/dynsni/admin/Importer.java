@@ -10,6 +10,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.dynsni.CertificateRecord;
+import dev.dynsni.internal.MasterKeys;
 import org.postgresql.PGConnection;
 
 /**
@@ -27,6 +29,7 @@ final class Importer
     private final String schema;
     private final String keyPrefix;
     private final PrintWriter err;
+    private final MasterKeys masterKeys;
     private RedisClient redis;
     private boolean tableReady;
 
@@ -40,6 +43,15 @@ final class Importer
      */
     Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, PrintWriter err)
     {
+        this(connection, schema, redis, keyPrefix, null, err);
+    }
+
+    /**
+     * @param masterKeys when not null, private keys are written encrypted with its current key
+     */
+    Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, MasterKeys masterKeys, PrintWriter err)
+    {
+        this.masterKeys = masterKeys;
         this.connection = connection;
         this.schema = schema;
         this.redis = redis;
@@ -69,7 +81,16 @@ final class Importer
                     csvField(csv, name).append(',');
                     csvField(csv, certificate.keyType()).append(',');
                     csvField(csv, certificate.chainPem()).append(',');
-                    csvField(csv, certificate.keyPem()).append(',');
+                    if (masterKeys == null)
+                    {
+                        csvField(csv, certificate.keyPem()).append(',');
+                        csvField(csv, CertificateRecord.PLAIN).append(',');
+                    }
+                    else
+                    {
+                        csvField(csv, masterKeys.encrypt(name, certificate.keyType(), certificate.keyPem())).append(',');
+                        csvField(csv, masterKeys.currentEncoding()).append(',');
+                    }
                     csv.append(certificate.notBefore()).append(',');
                     csv.append(certificate.notAfter()).append(',');
                     csvField(csv, certificate.fingerprint()).append('\n');
@@ -78,7 +99,7 @@ final class Importer
             try
             {
                 connection.unwrap(PGConnection.class).getCopyAPI().copyIn(
-                    "COPY pg_temp.dynsni_import (seq, host, key_type, chain_pem, key_pem, not_before, not_after, fingerprint) FROM STDIN (FORMAT csv)",
+                    "COPY pg_temp.dynsni_import (seq, host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint) FROM STDIN (FORMAT csv)",
                     new StringReader(csv.toString()));
             }
             catch (IOException x)
@@ -90,11 +111,11 @@ final class Importer
             try (Statement statement = connection.createStatement();
                  ResultSet rs = statement.executeQuery(
                      "INSERT INTO " + schema + ".certificate AS c (host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint, version) " +
-                     "SELECT DISTINCT ON (host, key_type) host, key_type, chain_pem, key_pem, 'plain', not_before, not_after, fingerprint, 0 " +
+                     "SELECT DISTINCT ON (host, key_type) host, key_type, chain_pem, key_pem, key_encoding, not_before, not_after, fingerprint, 0 " +
                      "FROM pg_temp.dynsni_import ORDER BY host, key_type, seq DESC " +
                      "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = EXCLUDED.chain_pem, key_pem = EXCLUDED.key_pem, " +
                      "key_encoding = EXCLUDED.key_encoding, not_before = EXCLUDED.not_before, not_after = EXCLUDED.not_after, fingerprint = EXCLUDED.fingerprint " +
-                     "WHERE c.chain_pem IS DISTINCT FROM EXCLUDED.chain_pem OR c.key_encoding <> 'plain' " +
+                     "WHERE c.chain_pem IS DISTINCT FROM EXCLUDED.chain_pem OR c.key_encoding IS DISTINCT FROM EXCLUDED.key_encoding " +
                      "RETURNING host, version"))
             {
                 while (rs.next())
@@ -124,7 +145,7 @@ final class Importer
             return;
         try (Statement statement = connection.createStatement())
         {
-            statement.execute("CREATE TEMP TABLE IF NOT EXISTS dynsni_import (seq int, host text, key_type text, chain_pem text, key_pem text, " +
+            statement.execute("CREATE TEMP TABLE IF NOT EXISTS dynsni_import (seq int, host text, key_type text, chain_pem text, key_pem text, key_encoding text, " +
                 "not_before timestamptz, not_after timestamptz, fingerprint text) ON COMMIT DELETE ROWS");
         }
         tableReady = true;

@@ -29,7 +29,8 @@ public final class Settings
         JDBC_PASSWORD("DYNSNI_JDBC_PASSWORD", "jetty.dynamicSni.jdbc.password", "--jdbc-password"),
         JDBC_SCHEMA("DYNSNI_JDBC_SCHEMA", "jetty.dynamicSni.jdbc.schema", "--jdbc-schema"),
         REDIS_URL("DYNSNI_REDIS_URL", "jetty.dynamicSni.redis.address", "--redis-url"),
-        REDIS_KEY_PREFIX("DYNSNI_REDIS_KEY_PREFIX", "jetty.dynamicSni.redis.keyPrefix", "--redis-key-prefix");
+        REDIS_KEY_PREFIX("DYNSNI_REDIS_KEY_PREFIX", "jetty.dynamicSni.redis.keyPrefix", "--redis-key-prefix"),
+        MASTER_KEY_FILE("DYNSNI_MASTER_KEY_FILE", "jetty.dynamicSni.masterKeyFile", "--master-key");
 
         final String env;
         final String property;
@@ -44,6 +45,7 @@ public final class Settings
     }
 
     private final Map<Key, String> values = new LinkedHashMap<>();
+    private Path jettyBase;
     private final Map<Key, String> sources = new LinkedHashMap<>();
 
     private Settings()
@@ -59,6 +61,7 @@ public final class Settings
     {
         Settings settings = new Settings();
         Map<String, String> ini = jettyBase == null ? Map.of() : readJettyBase(jettyBase);
+        settings.jettyBase = jettyBase;
         for (Key key : Key.values())
         {
             String flag = flags.get(key);
@@ -171,6 +174,21 @@ public final class Settings
         return values.get(Key.REDIS_URL);
     }
 
+    /**
+     * @return the master key file (a relative path from a Jetty base's ini resolves against the
+     *     base), or null when private keys are stored unencrypted
+     */
+    public Path masterKeyFile()
+    {
+        String file = values.get(Key.MASTER_KEY_FILE);
+        if (file == null || file.isBlank())
+            return null;
+        Path path = Path.of(file.trim());
+        if (!path.isAbsolute() && jettyBase != null && source(Key.MASTER_KEY_FILE).startsWith(Key.MASTER_KEY_FILE.property))
+            path = jettyBase.resolve(path);
+        return path;
+    }
+
     public String redisKeyPrefix()
     {
         return values.getOrDefault(Key.REDIS_KEY_PREFIX, DEFAULT_KEY_PREFIX);
@@ -185,7 +203,8 @@ public final class Settings
             "jdbc passwd  " + (values.containsKey(Key.JDBC_PASSWORD) ? "***" : "(not set)") + "  [" + source(Key.JDBC_PASSWORD) + "]",
             "jdbc schema  " + values.getOrDefault(Key.JDBC_SCHEMA, DEFAULT_SCHEMA) + "  [" + source(Key.JDBC_SCHEMA) + "]",
             "redis url    " + (values.containsKey(Key.REDIS_URL) ? redactRedisUrl(values.get(Key.REDIS_URL)) : "(not set: no Redis tier)") + "  [" + source(Key.REDIS_URL) + "]",
-            "redis prefix " + redisKeyPrefix() + "  [" + source(Key.REDIS_KEY_PREFIX) + "]");
+            "redis prefix " + redisKeyPrefix() + "  [" + source(Key.REDIS_KEY_PREFIX) + "]",
+            "master key   " + values.getOrDefault(Key.MASTER_KEY_FILE, "(not set: keys stored unencrypted)") + "  [" + source(Key.MASTER_KEY_FILE) + "]");
     }
 
     /** @return the URL with any {@code password=} parameter masked */

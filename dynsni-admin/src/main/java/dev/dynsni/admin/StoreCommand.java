@@ -1,5 +1,7 @@
 package dev.dynsni.admin;
 
+import dev.dynsni.internal.MasterKeys;
+
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.EnumMap;
@@ -30,6 +32,9 @@ abstract class StoreCommand extends BaseCommand
     @Option(names = "--redis-key-prefix", paramLabel = "PREFIX", description = "Redis key prefix (env DYNSNI_REDIS_KEY_PREFIX, default dynsni:).")
     String redisKeyPrefix;
 
+    @Option(names = "--master-key", paramLabel = "FILE", description = "Master key file: private keys are written encrypted (AES-256-GCM) (env DYNSNI_MASTER_KEY_FILE).")
+    String masterKeyFile;
+
     @Option(names = "--jetty-base", paramLabel = "DIR", description = "Read jetty.dynamicSni.* from DIR/start.d/dynamic-sni.ini or DIR/start.ini.")
     Path jettyBase;
 
@@ -46,6 +51,7 @@ abstract class StoreCommand extends BaseCommand
             put(flags, Settings.Key.JDBC_SCHEMA, jdbcSchema);
             put(flags, Settings.Key.REDIS_URL, redisUrl);
             put(flags, Settings.Key.REDIS_KEY_PREFIX, redisKeyPrefix);
+            put(flags, Settings.Key.MASTER_KEY_FILE, masterKeyFile);
             settings = Settings.resolve(flags, root.environment, jettyBase);
         }
         return settings;
@@ -63,6 +69,22 @@ abstract class StoreCommand extends BaseCommand
         Connection connection = Database.open(settings());
         Database.requireSchema(connection, settings());
         return connection;
+    }
+
+    /** @return the master keys that encrypt written private keys, or null when none is configured */
+    MasterKeys masterKeys()
+    {
+        java.nio.file.Path file = settings().masterKeyFile();
+        if (file == null)
+            return null;
+        try
+        {
+            return MasterKeys.load(file, java.util.List.of());
+        }
+        catch (java.io.IOException x)
+        {
+            throw CliException.usage(x.getMessage());
+        }
     }
 
     /** @return a Redis connection, or null when no Redis tier is configured */

@@ -26,9 +26,26 @@ public final class CredentialParser
      */
     public static Credential parse(CertificateRecord record, long nowMillis) throws InvalidCredentialException
     {
-        if (!CertificateRecord.PLAIN.equals(record.keyEncoding()))
+        return parse(record, null, nowMillis);
+    }
+
+    /**
+     * @param masterKeys the keys that decrypt encrypted private keys, or null when none is configured
+     */
+    public static Credential parse(CertificateRecord record, MasterKeys masterKeys, long nowMillis) throws InvalidCredentialException
+    {
+        String keyPem;
+        if (CertificateRecord.PLAIN.equals(record.keyEncoding()))
+            keyPem = record.keyPem();
+        else if (MasterKeys.keyIdOf(record.keyEncoding()) != null)
+        {
+            if (masterKeys == null)
+                throw new InvalidCredentialException("private key is encrypted (" + record.keyEncoding() + ") but no master key is configured (jetty.dynamicSni.masterKeyFile)");
+            keyPem = masterKeys.decrypt(record);
+        }
+        else
             throw new InvalidCredentialException("key encoding '" + record.keyEncoding() + "' is not supported by this node");
-        Credential credential = parse(record.name(), record.chainPem(), record.keyPem(), record.version());
+        Credential credential = parse(record.name(), record.chainPem(), keyPem, record.version());
         if (!record.keyType().equals(credential.getKeyType()))
             throw new InvalidCredentialException("row key_type " + record.keyType() + " does not match the key, which is " + credential.getKeyType());
         checkValidity(credential, nowMillis);

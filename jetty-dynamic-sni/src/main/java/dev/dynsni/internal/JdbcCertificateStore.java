@@ -73,7 +73,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
 
     public String getUrl()
     {
-        return url;
+        return Secrets.redactUrl(url);
     }
 
     public void setUser(String user)
@@ -169,7 +169,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
         catch (SQLException x)
         {
             counters.setAvailable(false);
-            LOG.warn("PostgreSQL not reachable at start, url={} reason={}; will retry in the background", url, x.getMessage());
+            LOG.warn("PostgreSQL not reachable at start, url={} reason={}; will retry in the background", Secrets.redactUrl(url), x.getMessage());
         }
 
         listenerThread = new Thread(this::listenLoop, "dynsni-pg-listener");
@@ -288,7 +288,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
     private void markUp()
     {
         if (!counters.isAvailable())
-            LOG.info("PostgreSQL tier is back tier=postgres url={}", url);
+            LOG.info("PostgreSQL tier is back tier=postgres url={}", Secrets.redactUrl(url));
         counters.setAvailable(true);
         downLogged = false;
     }
@@ -299,7 +299,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
         if (!downLogged)
         {
             downLogged = true;
-            LOG.warn("PostgreSQL tier failing tier=postgres url={} reason={}", url, x.toString());
+            LOG.warn("PostgreSQL tier failing tier=postgres url={} reason={}", Secrets.redactUrl(url), x.toString());
         }
     }
 
@@ -319,6 +319,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
                 }
                 migrate();
                 listening = true;
+                counters.setFeedConnected(true);
                 backoff = 100;
                 markUp();
                 // Notifications sent while no connection listened are lost: drop what may be stale.
@@ -367,6 +368,7 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
             {
                 closeQuietly(connection);
                 listening = false;
+                counters.setFeedConnected(false);
             }
         }
     }
@@ -436,6 +438,6 @@ public class JdbcCertificateStore extends AbstractLifeCycle implements Certifica
     @Override
     public String toString()
     {
-        return "JdbcCertificateStore[url=" + url + ", schema=" + schema + ", listening=" + listening + "]";
+        return "JdbcCertificateStore[url=" + Secrets.redactUrl(url) + ", schema=" + schema + ", listening=" + listening + "]";
     }
 }

@@ -9,16 +9,24 @@ import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.CertificateException;
 import java.security.cert.X509Certificate;
+import java.math.BigInteger;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ECParameters;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.crypto.ec.CustomNamedCurves;
+import org.bouncycastle.math.ec.ECPoint;
+import org.bouncycastle.math.ec.FixedPointCombMultiplier;
 import org.bouncycastle.openssl.PEMEncryptedKeyPair;
 import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
@@ -124,14 +132,36 @@ public final class Pem
         };
     }
 
+    private static final Map<BigInteger, X9ECParameters> CURVES = Map.of(
+        CustomNamedCurves.getByName("secp256r1").getN(), CustomNamedCurves.getByName("secp256r1"),
+        CustomNamedCurves.getByName("secp384r1").getN(), CustomNamedCurves.getByName("secp384r1"),
+        CustomNamedCurves.getByName("secp521r1").getN(), CustomNamedCurves.getByName("secp521r1"));
+
     /**
-     * @return whether {@code key} is the private half of {@code publicKey}; proven by a signature
-     *     for EC and EdDSA, by comparing modulus and exponent for RSA
+     * @return whether {@code key} is the private half of {@code publicKey}. For EC keys on P-256,
+     *     P-384 and P-521 the public point is derived from the private scalar (fixed-base comb, about
+     *     50 µs for P-256, against about 1 ms for a JDK sign-and-verify) and compared; for RSA the
+     *     modulus and exponent are compared; anything else is proven by a signature
      */
     public static boolean matches(PrivateKey key, PublicKey publicKey)
     {
         try
         {
+            if (key instanceof ECPrivateKey ec && publicKey instanceof ECPublicKey pub)
+            {
+                BigInteger order = ec.getParams().getOrder();
+                X9ECParameters curve = CURVES.get(order);
+                if (curve != null && order.equals(pub.getParams().getOrder()) &&
+                    ec.getParams().getCurve().getField().getFieldSize() == curve.getCurve().getFieldSize())
+                {
+                    BigInteger d = ec.getS();
+                    if (d.signum() <= 0 || d.compareTo(order) >= 0)
+                        return false;
+                    ECPoint q = new FixedPointCombMultiplier().multiply(curve.getG(), d).normalize();
+                    return q.getAffineXCoord().toBigInteger().equals(pub.getW().getAffineX()) &&
+                        q.getAffineYCoord().toBigInteger().equals(pub.getW().getAffineY());
+                }
+            }
             if (key instanceof RSAPrivateCrtKey rsa)
             {
                 return publicKey instanceof RSAPublicKey pub &&

@@ -57,6 +57,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
     private long ttlMillis = 300_000;
     private long negativeTtlMillis = 30_000;
     private long timeoutMillis = 500;
+    private String caFile;
     private RedissonClient client;
     private volatile boolean downLogged;
 
@@ -112,6 +113,12 @@ public class RedisCertificateStore extends AbstractLifeCycle
         this.timeoutMillis = timeoutMillis;
     }
 
+    /** @param caFile PEM file of the CA certificates trusted for {@code rediss://}; empty: the JVM's default trust */
+    public void setCaFile(String caFile)
+    {
+        this.caFile = caFile;
+    }
+
     @Override
     protected void doStart() throws Exception
     {
@@ -152,6 +159,12 @@ public class RedisCertificateStore extends AbstractLifeCycle
         server.setConnectionMinimumIdleSize(2);
         server.setConnectionPoolSize(16);
         server.setSubscriptionConnectionMinimumIdleSize(0);
+        if (caFile != null && !caFile.isBlank())
+        {
+            if (!"rediss".equals(scheme))
+                throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
+            server.setSslTrustManagerFactory(trustManagers(caFile.trim()));
+        }
         client = Redisson.create(config);
         LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
         super.doStart();
@@ -166,6 +179,29 @@ public class RedisCertificateStore extends AbstractLifeCycle
         client = null;
     }
 
+    private static javax.net.ssl.TrustManagerFactory trustManagers(String caFile) throws Exception
+    {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        String pem;
+        try
+        {
+            pem = java.nio.file.Files.readString(java.nio.file.Path.of(caFile));
+        }
+        catch (java.io.IOException x)
+        {
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile=" + caFile + " cannot be read: " + x.getMessage());
+        }
+        int i = 0;
+        for (java.security.cert.X509Certificate certificate : Pem.readCertificates(pem))
+        {
+            trust.setCertificateEntry("ca" + i++, certificate);
+        }
+        javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        return factory;
+    }
+
     private static String decode(String s)
     {
         return URLDecoder.decode(s, StandardCharsets.UTF_8);
@@ -173,9 +209,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
 
     private String redactedAddress()
     {
-        if (address == null)
-            return null;
-        return address.replaceAll("//[^@/]*@", "//***@");
+        return Secrets.redactUrl(address);
     }
 
     private String dataKey(String name)

@@ -16,12 +16,20 @@ import redis.embedded.RedisServer;
 public final class RedisProcess implements Closeable
 {
     private final int port;
+    private final java.util.List<String> extraArgs;
     private Process process;
     private RedisServer embedded;
 
-    public RedisProcess()
+    public RedisProcess(String... extraArgs)
     {
         this.port = FreePorts.next();
+        this.extraArgs = java.util.List.of(extraArgs);
+    }
+
+    /** @return whether a {@code redis-server} binary is on the PATH (needed for TLS and ACL options) */
+    public static boolean binaryAvailable()
+    {
+        return findOnPath("redis-server") != null;
     }
 
     public int port()
@@ -41,14 +49,26 @@ public final class RedisProcess implements Closeable
         Path binary = findOnPath("redis-server");
         if (binary != null)
         {
-            process = new ProcessBuilder(binary.toString(), "--port", String.valueOf(port), "--bind", "127.0.0.1",
-                "--save", "", "--appendonly", "no", "--daemonize", "no")
+            java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(binary.toString(), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no"));
+            if (extraArgs.contains("--tls-port"))
+                command.addAll(java.util.List.of("--port", "0", "--tls-port", String.valueOf(port)));
+            else
+                command.addAll(java.util.List.of("--port", String.valueOf(port)));
+            for (String arg : extraArgs)
+            {
+                if (!arg.equals("--tls-port"))
+                    command.add(arg);
+            }
+            process = new ProcessBuilder(command)
                 .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                 .start();
         }
         else
         {
+            if (!extraArgs.isEmpty())
+                throw new IOException("redis-server is not on the PATH; it is needed for " + extraArgs);
             embedded = RedisServer.newRedisServer().port(port).bind("127.0.0.1").setting("save \"\"").build();
             embedded.start();
         }

@@ -1,0 +1,129 @@
+package dev.dynsni.admin;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+
+import dev.dynsni.CertificateRecord;
+import dev.dynsni.internal.MasterKeys;
+import dev.dynsni.internal.Pem;
+import dev.dynsni.testing.TestPki;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Private keys written encrypted with a master key, and the master key rotated in place. */
+class EncryptionCommandTest extends AdminTestBase
+{
+    private static final TestPki PKI = new TestPki();
+
+    @TempDir
+    Path dir;
+
+    @org.junit.jupiter.api.BeforeEach
+    void emptyTable() throws Exception
+    {
+        // rotation works on every row of the schema: each test starts from an empty table of its own class
+        try (var connection = dev.dynsni.testing.TestServices.connect(); var statement = connection.createStatement())
+        {
+            statement.execute("DELETE FROM " + schema + ".certificate");
+        }
+    }
+
+    private Path keyFile(String name, byte[] key, String permissions) throws IOException
+    {
+        Path file = Files.writeString(dir.resolve(name), Base64.getEncoder().encodeToString(key));
+        Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(permissions));
+        return file;
+    }
+
+    private static byte[] random()
+    {
+        byte[] key = new byte[32];
+        new java.security.SecureRandom().nextBytes(key);
+        return key;
+    }
+
+    private String decryptStored(MasterKeys keys, String host) throws Exception
+    {
+        String keyPem = column("SELECT key_pem FROM ${schema}.certificate WHERE host = '" + host + "'").get(0);
+        String encoding = column("SELECT key_encoding FROM ${schema}.certificate WHERE host = '" + host + "'").get(0);
+        return keys.decrypt(new CertificateRecord(host, "EC", "", keyPem, encoding, 0));
+    }
+
+    @Test
+    void importWithMasterKey_thenRotate_reencryptsEveryRow() throws Exception
+    {
+        byte[] oldKey = random();
+        byte[] newKey = random();
+        Path oldFile = keyFile("old.key", oldKey, "rw-------");
+        Path newFile = keyFile("new.key", newKey, "rw-------");
+
+        TestPki.Issued a = PKI.ec("a.enc.test");
+        Path cert = Files.writeString(dir.resolve("a.crt"), a.chainPem());
+        Path key = Files.writeString(dir.resolve("a.key"), a.pkcs8KeyPem());
+        Result imported = run("import", "--cert", cert.toString(), "--key", key.toString(), "--master-key", oldFile.toString());
+        assertEquals(0, imported.exit(), imported::toString);
+        TestPki.Issued b = PKI.ec("b.enc.test");
+        Files.writeString(dir.resolve("b.crt"), b.chainPem());
+        Files.writeString(dir.resolve("b.key"), b.pkcs8KeyPem());
+        Result plain = run("import", "--cert", dir.resolve("b.crt").toString(), "--key", dir.resolve("b.key").toString());
+        assertEquals(0, plain.exit(), plain::toString);
+
+        MasterKeys old = MasterKeys.of(oldKey);
+        assertEquals(List.of(old.currentEncoding()), column("SELECT key_encoding FROM ${schema}.certificate WHERE host = 'a.enc.test'"));
+        assertFalse(column("SELECT key_pem FROM ${schema}.certificate WHERE host = 'a.enc.test'").get(0).contains("PRIVATE KEY"));
+        assertTrue(Pem.matches(Pem.readPrivateKey(decryptStored(old, "a.enc.test")), a.certificate().getPublicKey()));
+
+        Result rotated = run("rotate-master-key", "--master-key", oldFile.toString(), "--new-key", newFile.toString(), "--batch-size", "1");
+        assertEquals(0, rotated.exit(), rotated::toString);
+        assertTrue(rotated.out().contains("re-encrypted 2 private keys"), rotated::toString);
+        MasterKeys fresh = MasterKeys.of(newKey);
+        assertEquals(List.of(fresh.currentEncoding(), fresh.currentEncoding()), column("SELECT key_encoding FROM ${schema}.certificate WHERE host LIKE '_.enc.test' ORDER BY host"));
+        assertTrue(Pem.matches(Pem.readPrivateKey(decryptStored(fresh, "a.enc.test")), a.certificate().getPublicKey()));
+        assertTrue(Pem.matches(Pem.readPrivateKey(decryptStored(fresh, "b.enc.test")), b.certificate().getPublicKey()));
+        assertFalse(rotated.out().contains(Base64.getEncoder().encodeToString(newKey)));
+
+        Result again = run("rotate-master-key", "--new-key", newFile.toString());
+        assertEquals(0, again.exit(), again::toString);
+        assertTrue(again.out().contains("re-encrypted 0 private keys"), again::toString);
+    }
+
+    @Test
+    void rotateWithoutTheOldKey_reportsTheRowsAndChangesNothing() throws Exception
+    {
+        byte[] oldKey = random();
+        Path oldFile = keyFile("lost.key", oldKey, "rw-------");
+        TestPki.Issued c = PKI.ec("c.enc.test");
+        Files.writeString(dir.resolve("c.crt"), c.chainPem());
+        Files.writeString(dir.resolve("c.key"), c.pkcs8KeyPem());
+        assertEquals(0, run("import", "--cert", dir.resolve("c.crt").toString(), "--key", dir.resolve("c.key").toString(), "--master-key", oldFile.toString()).exit());
+        String before = column("SELECT key_pem FROM ${schema}.certificate WHERE host = 'c.enc.test'").get(0);
+
+        Result rotated = run("rotate-master-key", "--new-key", keyFile("other.key", random(), "rw-------").toString());
+        assertEquals(1, rotated.exit(), rotated::toString);
+        assertTrue(rotated.err().contains("c.enc.test EC: private key is encrypted with master key"), rotated::toString);
+        assertEquals(before, column("SELECT key_pem FROM ${schema}.certificate WHERE host = 'c.enc.test'").get(0));
+    }
+
+    @Test
+    void looseMasterKeyFile_isAUsageError() throws Exception
+    {
+        Path loose = keyFile("loose.key", random(), "rw-r--r--");
+        TestPki.Issued d = PKI.ec("d.enc.test");
+        Files.writeString(dir.resolve("d.crt"), d.chainPem() + d.pkcs8KeyPem());
+        Map<String, String> env = env();
+        env.put("DYNSNI_MASTER_KEY_FILE", loose.toString());
+        Result result = runWith(env, "import", "--cert", dir.resolve("d.crt").toString());
+        assertEquals(2, result.exit(), result::toString);
+        assertTrue(result.err().contains("chmod 600"), result::toString);
+        assertEquals(0, count("host = 'd.enc.test'"));
+    }
+}

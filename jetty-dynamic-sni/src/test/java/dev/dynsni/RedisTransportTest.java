@@ -1,0 +1,141 @@
+package dev.dynsni;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import dev.dynsni.internal.Pem;
+import dev.dynsni.testing.RedisProcess;
+import dev.dynsni.testing.TestPki;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Transport security to Redis on servers of the test's own: ACL user and password, wrong
+ * credentials (the Redis tier is down, PostgreSQL still serves), and TLS ({@code rediss://}) with a
+ * CA file.
+ */
+class RedisTransportTest
+{
+    private final TestPki pki = new TestPki();
+
+    @TempDir
+    Path dir;
+
+    private static void requireRedisBinary()
+    {
+        boolean ci = "true".equalsIgnoreCase(System.getenv("CI"));
+        if (ci)
+            assertTrue(RedisProcess.binaryAvailable(), "redis-server must be on the PATH in CI");
+        else
+            Assumptions.assumeTrue(RedisProcess.binaryAvailable(), "redis-server not on the PATH");
+    }
+
+    private static String resp(int port, String... commands) throws IOException
+    {
+        try (Socket socket = new Socket("127.0.0.1", port))
+        {
+            StringBuilder out = new StringBuilder();
+            for (String command : commands)
+            {
+                String[] parts = command.split(" ");
+                StringBuilder request = new StringBuilder("*").append(parts.length).append("\r\n");
+                for (String part : parts)
+                {
+                    request.append('$').append(part.getBytes(StandardCharsets.UTF_8).length).append("\r\n").append(part).append("\r\n");
+                }
+                socket.getOutputStream().write(request.toString().getBytes(StandardCharsets.UTF_8));
+                InputStream in = socket.getInputStream();
+                int c;
+                while ((c = in.read()) != '\n' && c >= 0)
+                {
+                    if (c != '\r')
+                        out.append((char)c);
+                }
+                out.append('\n');
+            }
+            return out.toString();
+        }
+    }
+
+    private void assertServedTwice(DynamicSniSslContextFactory factory, TestStore store, String host) throws Exception
+    {
+        TestPki.Issued cert = pki.ec(host);
+        store.put(host, cert);
+        try (TestServer server = new TestServer(factory))
+        {
+            TlsClient client = new TlsClient(pki.caCertificate());
+            TlsClient.Result first = client.handshake(server.port(), host);
+            assertTrue(first.ok(), () -> String.valueOf(first.failure()));
+            assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(first.leaf()));
+            // the second read comes from Redis once L1 is dropped
+            for (int i = 0; i < 50 && factory.getStatistics().getRedisHits() == 0; i++)
+            {
+                factory.evict(host);
+                TlsClient.Result again = client.handshake(server.port(), host);
+                assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(again.leaf()));
+                Thread.sleep(20);
+            }
+            assertTrue(factory.getStatistics().getRedisHits() > 0, "served from Redis: " + factory.getStatistics());
+        }
+    }
+
+    @Test
+    void aclUserAndPassword_areUsed_wrongPasswordLeavesPostgresServing() throws Exception
+    {
+        requireRedisBinary();
+        try (TestStore store = new TestStore(); RedisProcess redis = new RedisProcess("--requirepass", "defaultpw").start())
+        {
+            String reply = resp(redis.port(), "AUTH defaultpw", "ACL SETUSER alice on >alicepw ~* +@all");
+            assertEquals("+OK\n+OK\n", reply);
+
+            DynamicSniSslContextFactory factory = store.newFactory(false);
+            factory.setRedisAddress(redis.url());
+            factory.setRedisKeyPrefix(store.keyPrefix);
+            factory.setRedisUser("alice");
+            factory.setRedisPassword("alicepw");
+            assertServedTwice(factory, store, "acl.example.com");
+
+            DynamicSniSslContextFactory wrong = store.newFactory(false);
+            wrong.setRedisAddress("redis://alice:wrong@127.0.0.1:" + redis.port());
+            wrong.setRedisKeyPrefix(store.keyPrefix);
+            TestPki.Issued cert = pki.ec("wrongpw.example.com");
+            store.put("wrongpw.example.com", cert);
+            try (TestServer server = new TestServer(wrong))
+            {
+                TlsClient.Result result = new TlsClient(pki.caCertificate()).handshake(server.port(), "wrongpw.example.com");
+                assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(result.leaf()), "PostgreSQL serves when Redis refuses the credentials");
+                assertEquals("down", wrong.getStatistics().getRedisState());
+                assertTrue(!wrong.getRedisAddress().contains("wrong"), "password redacted: " + wrong.getRedisAddress());
+            }
+        }
+    }
+
+    @Test
+    void rediss_withCaFile() throws Exception
+    {
+        requireRedisBinary();
+        TestPki redisPki = new TestPki("redis CA");
+        TestPki.Issued serverCert = redisPki.ec("localhost");
+        Path cert = Files.writeString(dir.resolve("redis.crt"), serverCert.chainPem());
+        Path key = Files.writeString(dir.resolve("redis.key"), serverCert.pkcs8KeyPem());
+        Path ca = Files.writeString(dir.resolve("ca.crt"), redisPki.caPem());
+        try (TestStore store = new TestStore();
+             RedisProcess redis = new RedisProcess("--tls-port", "--tls-cert-file", cert.toString(), "--tls-key-file", key.toString(),
+                 "--tls-ca-cert-file", ca.toString(), "--tls-auth-clients", "no").start())
+        {
+            DynamicSniSslContextFactory factory = store.newFactory(false);
+            factory.setRedisAddress("rediss://localhost:" + redis.port());
+            factory.setRedisKeyPrefix(store.keyPrefix);
+            factory.setRedisCaFile(ca.toString());
+            assertServedTwice(factory, store, "tls.example.com");
+        }
+    }
+}
