@@ -43,8 +43,12 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## PostgreSQL user.
 # jetty.dynamicSni.jdbc.user=
 
-## PostgreSQL password.
+## PostgreSQL password (or the environment variable DYNSNI_JDBC_PASSWORD).
 # jetty.dynamicSni.jdbc.password=
+
+## A file holding the PostgreSQL password, used when the password is not set
+## (absolute or relative to $JETTY_BASE).
+# jetty.dynamicSni.jdbc.passwordFile=
 
 ## Schema of the certificate table; created (and migrated) at start when missing.
 # jetty.dynamicSni.jdbc.schema=dynsni
@@ -61,8 +65,14 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## Redis user (ACL), if any.
 # jetty.dynamicSni.redis.user=
 
-## Redis password, if any.
+## Redis password, if any (or the environment variable DYNSNI_REDIS_PASSWORD).
 # jetty.dynamicSni.redis.password=
+
+## A file holding the Redis password, used when the password is not set.
+# jetty.dynamicSni.redis.passwordFile=
+
+## PEM file of the CA certificates trusted for a rediss:// address (default: the JDK's).
+# jetty.dynamicSni.redis.caFile=
 
 ## Prefix of every Redis key this module writes.
 # jetty.dynamicSni.redis.keyPrefix=dynsni:
@@ -101,4 +111,22 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## What a handshake for a host without a certificate gets: default (the default certificate
 ## when one is configured, else a handshake failure) or reject (a handshake failure).
 # jetty.dynamicSni.unknownHostPolicy=default
+
+## A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and
+## Redis (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM.
+# jetty.dynamicSni.masterKeyFile=
+
+## Comma-separated older master key files, still read while "dynsni rotate-master-key" runs.
+# jetty.dynamicSni.previousMasterKeyFiles=
+
+## Whether every certificate change rebuilds the SSL context (debounced), so that no TLS session
+## of a removed or replaced certificate can be resumed; costs full handshakes after each change.
+# jetty.dynamicSni.rebuildContextOnChange=false
+
+## Debounce delay of those rebuilds, in milliseconds.
+# jetty.dynamicSni.rebuildDelayMillis=250
+
+## This module bounds TLS session resumption to 1 hour (JDK default: 24 hours); a resumed
+## session keeps the certificate it was created with.
+# jetty.sslContext.sslSessionTimeout=3600
 # end::documentation[]

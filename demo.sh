@@ -1,0 +1,311 @@
+#!/usr/bin/env bash
+# jetty-dynamic-sni demo: a stock Jetty 12.1 home with the dynamic-sni module serving N demo
+# tenants over HTTPS and HTTP/2, each with its own certificate picked at handshake time from
+# PostgreSQL (through Redis). Nothing is loaded at start.
+#
+#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--rebuild] [--smoke] [--help]
+#
+# PostgreSQL and Redis: DYNSNI_JDBC_URL / DYNSNI_REDIS_URL when set (the demo then uses the schema
+# ${DYNSNI_JDBC_SCHEMA:-dynsni_demo} and the key prefix ${DYNSNI_REDIS_KEY_PREFIX:-dynsni-demo:});
+# otherwise throw-away ones are started here (initdb/pg_ctl and redis-server on free ports) and
+# stopped on exit. Ctrl-C stops everything this script started.
+set -euo pipefail
+
+TENANTS=1000
+PORT=8443
+RSA=10
+REBUILD=false
+SMOKE=false
+DOMAIN=demo.test
+
+usage()
+{
+    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    cat <<EOF
+
+Options:
+  --tenants N   number of demo tenants t1..tN.$DOMAIN (default $TENANTS)
+  --port PORT   HTTPS port (default $PORT)
+  --rsa K       tenants t1..tK also get an RSA certificate (default $RSA)
+  --rebuild     rebuild the Jetty home and the WAR even if they exist
+  --smoke       run the printed client commands, then stop everything and exit
+  --help        this text
+EOF
+}
+
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --tenants) TENANTS="${2:?--tenants needs a number}"; shift 2 ;;
+        --tenants=*) TENANTS="${1#*=}"; shift ;;
+        --port) PORT="${2:?--port needs a number}"; shift 2 ;;
+        --port=*) PORT="${1#*=}"; shift ;;
+        --rsa) RSA="${2:?--rsa needs a number}"; shift 2 ;;
+        --rsa=*) RSA="${1#*=}"; shift ;;
+        --rebuild) REBUILD=true; shift ;;
+        --smoke) SMOKE=true; shift ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
+    esac
+done
+for n in "$TENANTS" "$PORT" "$RSA"; do
+    case "$n" in
+        ''|*[!0-9]*) echo "demo.sh: '$n' is not a number" >&2; exit 2 ;;
+    esac
+done
+[ "$TENANTS" -ge 1 ] || { echo "demo.sh: --tenants must be at least 1" >&2; exit 2; }
+[ "$RSA" -le "$TENANTS" ] || RSA="$TENANTS"
+
+CALLER_DIR="$PWD"
+ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+DATA="demo-data"
+HOME_DIR="jetty-home-overlay/target/jetty-home"
+WAR="demo-webapp/target/demo-webapp.war"
+PKI="$DATA/pki-$TENANTS"
+BASE="$DATA/base"
+LOG="$DATA/jetty.log"
+T0=$(date +%s.%N)
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'demo.sh: %s\n' "$*" >&2; exit 1; }
+elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# ---- cleanup: everything started here is stopped on exit, Ctrl-C included
+
+JETTY_PID=""
+REDIS_PID=""
+PG_DIR=""
+PG_AS=()
+cleanup()
+{
+    local status=$?
+    trap - EXIT INT TERM
+    if [ -n "$JETTY_PID" ] && kill -0 "$JETTY_PID" 2>/dev/null; then
+        say "Stopping Jetty (pid $JETTY_PID)"
+        kill -TERM "$JETTY_PID" 2>/dev/null || true
+        for _ in $(seq 1 100); do kill -0 "$JETTY_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$JETTY_PID" 2>/dev/null || true
+        wait "$JETTY_PID" 2>/dev/null || true
+    fi
+    if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
+        say "Stopping Redis (pid $REDIS_PID)"
+        kill -TERM "$REDIS_PID" 2>/dev/null || true
+        wait "$REDIS_PID" 2>/dev/null || true
+    fi
+    if [ -n "$PG_DIR" ]; then
+        if [ -f "$PG_DIR/data/postmaster.pid" ]; then
+            say "Stopping PostgreSQL"
+            "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+        fi
+        rm -rf "$PG_DIR"
+    fi
+    exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port()
+{
+    local port
+    for _ in $(seq 1 50); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return
+        fi
+    done
+    die "no free TCP port found"
+}
+
+# ---- prerequisites and build
+
+command -v java >/dev/null || die "java (17 or later) is not on the PATH"
+command -v curl >/dev/null || die "curl is needed to check the server (apt-get install curl)"
+if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
+    die "port $PORT is already in use: choose another with --port"
+fi
+
+if $REBUILD || [ ! -f "$HOME_DIR/start.jar" ] || [ ! -x "$HOME_DIR/bin/dynsni" ] || [ ! -f "$WAR" ]; then
+    command -v mvn >/dev/null || die "Maven (mvn) is needed to build the Jetty home and the WAR"
+    say "Building the Jetty home with the dynamic-sni module and the demo WAR (mvn package, a few minutes the first time)"
+    mvn -B -q -DskipTests -pl demo-webapp,jetty-home-overlay -am package
+fi
+DYNSNI="$HOME_DIR/bin/dynsni"
+
+# ---- PostgreSQL and Redis
+
+mkdir -p "$DATA"
+if [ -n "${DYNSNI_JDBC_URL:-}" ]; then
+    JDBC_URL="$DYNSNI_JDBC_URL"
+    SCHEMA="${DYNSNI_JDBC_SCHEMA:-dynsni_demo}"
+    say "PostgreSQL from DYNSNI_JDBC_URL (schema $SCHEMA)"
+else
+    PG_BIN=""
+    if command -v pg_ctl >/dev/null && command -v initdb >/dev/null; then
+        PG_BIN="$(dirname "$(command -v pg_ctl)")"
+    else
+        for dir in /usr/lib/postgresql/*/bin /usr/local/pgsql/bin /opt/homebrew/bin /usr/local/bin; do
+            if [ -x "$dir/pg_ctl" ] && [ -x "$dir/initdb" ]; then PG_BIN="$dir"; fi
+        done
+    fi
+    [ -n "$PG_BIN" ] || die "no PostgreSQL server binaries (initdb, pg_ctl): install them (Debian/Ubuntu: apt-get install postgresql; macOS: brew install postgresql) or set DYNSNI_JDBC_URL=jdbc:postgresql://host:port/db?user=...&password=..."
+    PG_PORT=$(free_port)
+    PG_DIR="$(mktemp -d "${TMPDIR:-/tmp}/dynsni-demo-pg.XXXXXX")"
+    if [ "$(id -u)" = 0 ]; then
+        # PostgreSQL refuses to run as root: run it as the postgres (or nobody) account.
+        PG_USER=postgres
+        id "$PG_USER" >/dev/null 2>&1 || PG_USER=nobody
+        chown "$PG_USER" "$PG_DIR"
+        PG_AS=(runuser -u "$PG_USER" --)
+    fi
+    say "Starting a throw-away PostgreSQL on 127.0.0.1:$PG_PORT ($PG_BIN)"
+    "${PG_AS[@]}" "$PG_BIN/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --no-sync >"$PG_DIR/initdb.log" 2>&1 \
+        || { cat "$PG_DIR/initdb.log" >&2; die "initdb failed"; }
+    "${PG_AS[@]}" "$PG_BIN/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/postgres.log" -w -t 60 \
+        -o "-p $PG_PORT -k $PG_DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
+        || { cat "$PG_DIR/postgres.log" >&2; die "PostgreSQL did not start"; }
+    JDBC_URL="jdbc:postgresql://127.0.0.1:$PG_PORT/postgres?user=postgres"
+    SCHEMA=dynsni
+fi
+
+if [ -n "${DYNSNI_REDIS_URL:-}" ]; then
+    REDIS_URL="$DYNSNI_REDIS_URL"
+    KEY_PREFIX="${DYNSNI_REDIS_KEY_PREFIX:-dynsni-demo:}"
+    say "Redis from DYNSNI_REDIS_URL (key prefix $KEY_PREFIX)"
+else
+    command -v redis-server >/dev/null || die "no redis-server: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set DYNSNI_REDIS_URL=redis://host:port"
+    REDIS_PORT=$(free_port)
+    say "Starting a throw-away Redis on 127.0.0.1:$REDIS_PORT"
+    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >"$DATA/redis.log" 2>&1 &
+    REDIS_PID=$!
+    REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
+    KEY_PREFIX="dynsni:"
+fi
+export DYNSNI_JDBC_URL="$JDBC_URL" DYNSNI_JDBC_SCHEMA="$SCHEMA" DYNSNI_REDIS_URL="$REDIS_URL" DYNSNI_REDIS_KEY_PREFIX="$KEY_PREFIX"
+
+# ---- demo PKI (kept in demo-data/ between runs) and import
+
+if [ ! -f "$PKI/ca.pem" ] || [ ! -f "$PKI/certs/t$TENANTS.$DOMAIN.crt" ] || [ ! -f "$PKI/.complete" ]; then
+    say "Generating a demo CA and $TENANTS tenant certificates in $PKI"
+    rm -rf "$PKI"
+    T=$(date +%s.%N)
+    "$DYNSNI" gen-demo --tenants "$TENANTS" --rsa "$RSA" --domain "$DOMAIN" --out "$PKI"
+    touch "$PKI/.complete"
+    GEN_TIME=$(elapsed "$T")
+else
+    say "Reusing the demo certificates in $PKI"
+    GEN_TIME=0
+fi
+
+say "Importing the certificates into PostgreSQL (schema $SCHEMA)"
+T=$(date +%s.%N)
+"$DYNSNI" init-db
+"$DYNSNI" import-dir "$PKI/certs"
+IMPORT_TIME=$(elapsed "$T")
+
+# ---- Jetty base: stock modules + dynamic-sni, the WAR as ROOT
+
+say "Creating the Jetty base $BASE (--add-modules=dynamic-sni,https,http2,ee10-deploy)"
+rm -rf "$BASE"
+mkdir -p "$BASE"
+HOME_ABS="$ROOT/$HOME_DIR"
+(cd "$BASE" && java -jar "$HOME_ABS/start.jar" --add-modules=dynamic-sni,https,http2,ee10-deploy >/dev/null 2>&1) \
+    || die "start.jar --add-modules failed (see: cd $BASE && java -jar $HOME_ABS/start.jar --add-modules=dynamic-sni,https,http2,ee10-deploy)"
+cat >>"$BASE/start.d/dynamic-sni.ini" <<EOF
+
+## Written by demo.sh
+jetty.dynamicSni.jdbc.url=$JDBC_URL
+jetty.dynamicSni.jdbc.schema=$SCHEMA
+jetty.dynamicSni.redis.address=$REDIS_URL
+jetty.dynamicSni.redis.keyPrefix=$KEY_PREFIX
+jetty.dynamicSni.default.certificate=$ROOT/$PKI/default.crt
+jetty.dynamicSni.default.key=$ROOT/$PKI/default.key
+EOF
+printf '\n## Written by demo.sh\njetty.ssl.port=%s\n' "$PORT" >>"$BASE/start.d/ssl.ini"
+cp "$WAR" "$BASE/webapps/ROOT.war"
+
+# ---- start and wait until a tenant page answers
+
+if [ "$TENANTS" -ge 42 ]; then HOST="t42.$DOMAIN"; else HOST="t1.$DOMAIN"; fi
+say "Starting Jetty on https://*:$PORT/ (log: $LOG)"
+T=$(date +%s.%N)
+(cd "$BASE" && exec java -jar "$HOME_ABS/start.jar") >"$LOG" 2>&1 &
+JETTY_PID=$!
+READY=false
+for _ in $(seq 1 600); do
+    if ! kill -0 "$JETTY_PID" 2>/dev/null; then
+        tail -n 30 "$LOG" >&2
+        JETTY_PID=""
+        die "Jetty exited during start: see $LOG"
+    fi
+    if curl -sf -o /dev/null --max-time 10 --cacert "$PKI/ca.pem" --resolve "$HOST:$PORT:127.0.0.1" "https://$HOST:$PORT/"; then
+        READY=true
+        break
+    fi
+    sleep 0.1
+done
+$READY || die "Jetty did not answer within 60 s: see $LOG"
+JETTY_TIME=$(elapsed "$T")
+TOTAL_TIME=$(elapsed "$T0")
+
+# Paths as typed from the current directory of the caller.
+if [ "$CALLER_DIR" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
+CMD_H1="curl --cacert $CA --resolve $HOST:$PORT:127.0.0.1 https://$HOST:$PORT/"
+CMD_H2="curl --http2 --cacert $CA --resolve $HOST:$PORT:127.0.0.1 'https://$HOST:$PORT/?format=json'"
+CMD_RSA="curl --http1.1 --cacert $CA --resolve t1.$DOMAIN:$PORT:127.0.0.1 --ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 https://t1.$DOMAIN:$PORT/info.json"
+CMD_WILD="curl --cacert $CA --resolve shop.wild.$DOMAIN:$PORT:127.0.0.1 https://shop.wild.$DOMAIN:$PORT/info.json"
+CMD_421="curl -s -o /dev/null -w '%{http_code}\\n' --cacert $CA --resolve $HOST:$PORT:127.0.0.1 -H 'Host: t2.$DOMAIN' https://$HOST:$PORT/"
+CMD_OPENSSL="openssl s_client -connect 127.0.0.1:$PORT -servername $HOST -CAfile $CA -alpn h2 -brief </dev/null"
+if [ "$CALLER_DIR" = "$ROOT" ]; then ADMIN="$DYNSNI"; BASE_SHOWN="$BASE"; else ADMIN="$ROOT/$DYNSNI"; BASE_SHOWN="$ROOT/$BASE"; fi
+
+cat <<EOF
+
+  jetty-dynamic-sni demo ready: $TENANTS tenants (t1..t$TENANTS.$DOMAIN, t1..t$RSA also RSA, *.wild.$DOMAIN)
+  Jetty ready ${JETTY_TIME}s after launch; total ${TOTAL_TIME}s (certificates ${GEN_TIME}s, import ${IMPORT_TIME}s)
+  PostgreSQL $JDBC_URL (schema $SCHEMA), Redis $REDIS_URL
+  Jetty base $BASE, log $LOG
+
+  Try (from $CALLER_DIR):
+
+    $CMD_H1
+    $CMD_H2
+$( [ "$RSA" -gt 0 ] && printf '    %s\n' "$CMD_RSA" )
+    $CMD_WILD
+    $CMD_421
+    $CMD_OPENSSL
+
+  Administer the certificates (same stores):
+
+    $ADMIN --jetty-base $BASE_SHOWN import --cert my.crt --key my.key
+
+  Ctrl-C stops Jetty$( [ -n "$REDIS_PID" ] && printf ', Redis' )$( [ -n "$PG_DIR" ] && printf ' and PostgreSQL' ).
+
+EOF
+
+if $SMOKE; then
+    say "Smoke test: running the commands above"
+    failed=0
+    run()
+    {
+        local expect="$1"; shift
+        local out
+        if out=$(eval "$*" 2>&1) && grep -q -- "$expect" <<<"$out"; then
+            printf '  ok    %s\n' "$*"
+        else
+            printf '  FAIL  %s\n%s\n' "$*" "$out" | head -n 20
+            failed=1
+        fi
+    }
+    run "<h1>Tenant ${HOST%%.*} " "$CMD_H1"
+    run "\"alpn\":\"h2\"" "$CMD_H2"
+    [ "$RSA" -gt 0 ] && run "\"keyType\":\"RSA" "$CMD_RSA"
+    run "\"sans\":\\[\"\\*.wild.$DOMAIN\"\\]" "$CMD_WILD"
+    run "^421$" "$CMD_421"
+    run "Verification: OK" "$CMD_OPENSSL"
+    exit $failed
+fi
+
+wait "$JETTY_PID" || true
+JETTY_PID=""
+die "Jetty stopped: see $LOG"
