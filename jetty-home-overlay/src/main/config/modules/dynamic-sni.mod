@@ -86,6 +86,9 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## Redis command timeout, in milliseconds.
 # jetty.dynamicSni.redis.timeoutMillis=500
 
+## Most Redis connections of this node (how many cold lookups can overlap).
+# jetty.dynamicSni.redis.poolSize=32
+
 ## Maximum hosts held in the in-process cache of parsed certificates.
 # jetty.dynamicSni.cache.maxEntries=10000
 
@@ -100,6 +103,21 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 
 ## Longest a handshake waits for a certificate lookup, in milliseconds.
 # jetty.dynamicSni.lookupTimeoutMillis=3000
+
+## Resolve the certificate before the TLS handshake starts: the connection reads the ClientHello,
+## looks its SNI host up asynchronously and only then hands the bytes to TLS, so no Jetty thread
+## ever waits on Redis or PostgreSQL. false: the key manager waits (up to lookupTimeoutMillis).
+# jetty.dynamicSni.prefetch=true
+
+## Largest ClientHello accepted before the handshake, in bytes (at most one TLS packet, 16709).
+# jetty.dynamicSni.prefetch.maxClientHelloBytes=16389
+
+## Longest time a client may take to send its ClientHello, in milliseconds.
+# jetty.dynamicSni.prefetch.clientHelloTimeoutMillis=10000
+
+## Longest a connection waits for its lookup before the handshake goes on under the unknown-host
+## policy, in milliseconds (default: lookupTimeoutMillis).
+# jetty.dynamicSni.prefetch.timeoutMillis=3000
 
 ## Default certificate chain (PEM file, absolute or relative to $JETTY_BASE), served to
 ## clients without SNI and, with unknownHostPolicy=default, to hosts without a certificate.

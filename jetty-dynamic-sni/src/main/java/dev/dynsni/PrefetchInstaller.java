@@ -1,0 +1,112 @@
+package dev.dynsni;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import org.eclipse.jetty.server.AbstractConnector;
+import org.eclipse.jetty.server.ConnectionFactory;
+import org.eclipse.jetty.server.Connector;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.annotation.ManagedAttribute;
+import org.eclipse.jetty.util.annotation.ManagedObject;
+import org.eclipse.jetty.util.component.AbstractLifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Puts a {@link PrefetchingSslConnectionFactory} in place of every stock {@link SslConnectionFactory}
+ * that uses the given {@link DynamicSniSslContextFactory}, keeping its next protocol, so that the
+ * stock {@code ssl}, {@code https} and {@code http2} modules need no change.
+ *
+ * <p>It is a bean of the {@link Server}: the server starts its beans before its connectors, so the
+ * swap happens on connectors that are configured but not yet started, whatever order the Jetty XML
+ * files ran in. With {@code enabled=false} it does nothing and handshakes use the blocking,
+ * time-bounded lookup in the key manager.</p>
+ */
+@ManagedObject("Installs the SNI-prefetching TLS connection factory")
+public class PrefetchInstaller extends AbstractLifeCycle
+{
+    private static final Logger LOG = LoggerFactory.getLogger(PrefetchInstaller.class);
+
+    private final Server server;
+    private final DynamicSniSslContextFactory sslContextFactory;
+    private boolean enabled = true;
+    private int maxClientHelloBytes = -1;
+    private long clientHelloTimeoutMillis = -1;
+    private long prefetchTimeoutMillis = -1;
+    private final List<String> installedOn = new ArrayList<>();
+
+    public PrefetchInstaller(Server server, DynamicSniSslContextFactory sslContextFactory)
+    {
+        this.server = server;
+        this.sslContextFactory = sslContextFactory;
+    }
+
+    @ManagedAttribute("Whether certificates are resolved before the TLS handshake")
+    public boolean isEnabled()
+    {
+        return enabled;
+    }
+
+    public void setEnabled(boolean enabled)
+    {
+        this.enabled = enabled;
+    }
+
+    public void setMaxClientHelloBytes(int maxClientHelloBytes)
+    {
+        this.maxClientHelloBytes = maxClientHelloBytes;
+    }
+
+    public void setClientHelloTimeoutMillis(long clientHelloTimeoutMillis)
+    {
+        this.clientHelloTimeoutMillis = clientHelloTimeoutMillis;
+    }
+
+    public void setPrefetchTimeoutMillis(long prefetchTimeoutMillis)
+    {
+        this.prefetchTimeoutMillis = prefetchTimeoutMillis;
+    }
+
+    @ManagedAttribute("Connectors whose TLS factory prefetches")
+    public List<String> getInstalledOn()
+    {
+        return List.copyOf(installedOn);
+    }
+
+    @Override
+    protected void doStart() throws Exception
+    {
+        installedOn.clear();
+        if (!enabled)
+        {
+            LOG.info("SNI prefetch disabled (jetty.dynamicSni.prefetch=false): lookups block a Jetty thread for up to {} ms", sslContextFactory.getLookupTimeoutMillis());
+            return;
+        }
+        for (Connector connector : server.getConnectors())
+        {
+            if (!(connector instanceof AbstractConnector abstractConnector))
+                continue;
+            for (ConnectionFactory factory : List.copyOf(abstractConnector.getConnectionFactories()))
+            {
+                if (factory instanceof SslConnectionFactory ssl && !(factory instanceof PrefetchingSslConnectionFactory) && ssl.getSslContextFactory() == sslContextFactory)
+                {
+                    PrefetchingSslConnectionFactory prefetching = new PrefetchingSslConnectionFactory(sslContextFactory, ssl.getNextProtocol());
+                    prefetching.setDirectBuffersForEncryption(ssl.isDirectBuffersForEncryption());
+                    prefetching.setDirectBuffersForDecryption(ssl.isDirectBuffersForDecryption());
+                    if (maxClientHelloBytes > 0)
+                        prefetching.setMaxClientHelloBytes(maxClientHelloBytes);
+                    if (clientHelloTimeoutMillis > 0)
+                        prefetching.setClientHelloTimeoutMillis(clientHelloTimeoutMillis);
+                    if (prefetchTimeoutMillis > 0)
+                        prefetching.setPrefetchTimeoutMillis(prefetchTimeoutMillis);
+                    abstractConnector.addConnectionFactory(prefetching);
+                    installedOn.add(connector.getName() == null ? connector.toString() : connector.getName());
+                    LOG.info("SNI prefetch installed connector={} next={}", connector.getName(), ssl.getNextProtocol());
+                }
+            }
+        }
+        super.doStart();
+    }
+}
