@@ -88,9 +88,13 @@ public class PrefetchInstaller extends AbstractLifeCycle
         {
             if (!(connector instanceof AbstractConnector abstractConnector))
                 continue;
-            for (ConnectionFactory factory : List.copyOf(abstractConnector.getConnectionFactories()))
+            // Replace in place: a detector in front (PROXY protocol) hands over to the factory that
+            // follows it in the connector's order, so the order must not change.
+            List<ConnectionFactory> factories = new ArrayList<>(abstractConnector.getConnectionFactories());
+            boolean swapped = false;
+            for (int i = 0; i < factories.size(); i++)
             {
-                if (factory instanceof SslConnectionFactory ssl && !(factory instanceof PrefetchingSslConnectionFactory) && ssl.getSslContextFactory() == sslContextFactory)
+                if (factories.get(i) instanceof SslConnectionFactory ssl && !(ssl instanceof PrefetchingSslConnectionFactory) && ssl.getSslContextFactory() == sslContextFactory)
                 {
                     PrefetchingSslConnectionFactory prefetching = new PrefetchingSslConnectionFactory(sslContextFactory, ssl.getNextProtocol());
                     prefetching.setDirectBuffersForEncryption(ssl.isDirectBuffersForEncryption());
@@ -101,10 +105,17 @@ public class PrefetchInstaller extends AbstractLifeCycle
                         prefetching.setClientHelloTimeoutMillis(clientHelloTimeoutMillis);
                     if (prefetchTimeoutMillis > 0)
                         prefetching.setPrefetchTimeoutMillis(prefetchTimeoutMillis);
-                    abstractConnector.addConnectionFactory(prefetching);
-                    installedOn.add(connector.getName() == null ? connector.toString() : connector.getName());
+                    factories.set(i, prefetching);
+                    swapped = true;
                     LOG.info("SNI prefetch installed connector={} next={}", connector.getName(), ssl.getNextProtocol());
                 }
+            }
+            if (swapped)
+            {
+                String defaultProtocol = abstractConnector.getDefaultProtocol();
+                abstractConnector.setConnectionFactories(factories);
+                abstractConnector.setDefaultProtocol(defaultProtocol);
+                installedOn.add(connector.getName() == null ? connector.toString() : connector.getName());
             }
         }
         super.doStart();

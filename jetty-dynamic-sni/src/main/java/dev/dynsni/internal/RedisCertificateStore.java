@@ -60,6 +60,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
     private String caFile;
     private int poolSize = 32;
     private RedissonClient client;
+    private java.util.concurrent.ScheduledExecutorService healthCheck;
     private volatile boolean downLogged;
 
     public RedisCertificateStore(DynamicSniStatistics.TierCounters counters)
@@ -173,14 +174,39 @@ public class RedisCertificateStore extends AbstractLifeCycle
             server.setSslTrustManagerFactory(trustManagers(caFile.trim()));
         }
         client = Redisson.create(config);
+        // The state seen over JMX must follow Redis even while every lookup is an L1 hit.
+        healthCheck = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            Thread thread = new Thread(r, "dynsni-redis-health");
+            thread.setDaemon(true);
+            return thread;
+        });
+        healthCheck.scheduleWithFixedDelay(this::checkHealth, 1000, 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
         LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
         super.doStart();
+    }
+
+    private void checkHealth()
+    {
+        try
+        {
+            if (client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE).pingAll(Math.max(50, timeoutMillis), java.util.concurrent.TimeUnit.MILLISECONDS))
+                markUp();
+            else
+                markUnavailable(new IllegalStateException("PING failed"));
+        }
+        catch (Throwable x)
+        {
+            markUnavailable(x);
+        }
     }
 
     @Override
     protected void doStop() throws Exception
     {
         super.doStop();
+        if (healthCheck != null)
+            healthCheck.shutdownNow();
         if (client != null)
             client.shutdown();
         client = null;
@@ -316,6 +342,11 @@ public class RedisCertificateStore extends AbstractLifeCycle
     private void markDown(Throwable failure)
     {
         counters.errors.increment();
+        markUnavailable(failure);
+    }
+
+    private void markUnavailable(Throwable failure)
+    {
         counters.setAvailable(false);
         if (!downLogged)
         {
