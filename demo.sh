@@ -20,7 +20,7 @@ DOMAIN=demo.test
 
 usage()
 {
-    sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
     cat <<EOF
 
 Options:
@@ -175,10 +175,21 @@ if [ -n "${DYNSNI_REDIS_URL:-}" ]; then
     say "Redis from DYNSNI_REDIS_URL (key prefix $KEY_PREFIX)"
 else
     command -v redis-server >/dev/null || die "no redis-server: install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set DYNSNI_REDIS_URL=redis://host:port"
-    REDIS_PORT=$(free_port)
-    say "Starting a throw-away Redis on 127.0.0.1:$REDIS_PORT"
-    redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >"$DATA/redis.log" 2>&1 &
-    REDIS_PID=$!
+    for attempt in 1 2 3; do
+        REDIS_PORT=$(free_port)
+        say "Starting a throw-away Redis on 127.0.0.1:$REDIS_PORT"
+        redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize no --loglevel warning >"$DATA/redis.log" 2>&1 &
+        REDIS_PID=$!
+        for _ in $(seq 1 50); do
+            kill -0 "$REDIS_PID" 2>/dev/null || break
+            (exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT") 2>/dev/null && break
+            sleep 0.1
+        done
+        kill -0 "$REDIS_PID" 2>/dev/null && break
+        # the port was taken between choosing and binding it: try another one
+        REDIS_PID=""
+        [ "$attempt" = 3 ] && die "redis-server did not start: $(tail -n 3 "$DATA/redis.log")"
+    done
     REDIS_URL="redis://127.0.0.1:$REDIS_PORT"
     KEY_PREFIX="dynsni:"
 fi
