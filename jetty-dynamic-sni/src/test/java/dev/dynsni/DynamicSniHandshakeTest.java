@@ -218,6 +218,8 @@ class DynamicSniHandshakeTest
 
     @ParameterizedTest
     @ValueSource(strings = {
+        "",
+        "b\u00fccher.example.com",
         "bad_name.example.com",
         "a..b.example.com",
         "-leading.example.com",
