@@ -15,6 +15,7 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 
+import dev.dynsni.internal.CredentialParser;
 import dev.dynsni.internal.HostNames;
 import dev.dynsni.internal.InvalidCredentialException;
 import dev.dynsni.internal.Pem;
@@ -111,7 +112,7 @@ final class CertificateLoader
                     names.add(name);
             }
         }
-        X509Certificate[] chain = orderChain(leaf, certificates);
+        X509Certificate[] chain = CredentialParser.orderChain(leaf, certificates);
         return new ParsedCertificate(source, List.copyOf(names), keyType, pem(chain), pem("PRIVATE KEY", key.getEncoded()), leaf, Pem.fingerprint(leaf));
     }
 
@@ -198,36 +199,6 @@ final class CertificateLoader
         {
             throw new InvalidCredentialException("subjectAltName extension does not parse: " + x.getMessage());
         }
-    }
-
-    /**
-     * Leaf first, then each certificate's issuer as found; certificates off the leaf's path are dropped.
-     */
-    static X509Certificate[] orderChain(X509Certificate leaf, List<X509Certificate> certificates)
-    {
-        List<X509Certificate> remaining = new ArrayList<>(certificates);
-        remaining.remove(leaf);
-        List<X509Certificate> chain = new ArrayList<>();
-        chain.add(leaf);
-        X509Certificate current = leaf;
-        while (!remaining.isEmpty() && !current.getIssuerX500Principal().equals(current.getSubjectX500Principal()))
-        {
-            X509Certificate issuer = null;
-            for (X509Certificate candidate : remaining)
-            {
-                if (candidate.getSubjectX500Principal().equals(current.getIssuerX500Principal()))
-                {
-                    issuer = candidate;
-                    break;
-                }
-            }
-            if (issuer == null)
-                break;
-            remaining.remove(issuer);
-            chain.add(issuer);
-            current = issuer;
-        }
-        return chain.toArray(new X509Certificate[0]);
     }
 
     static String pem(X509Certificate... chain)

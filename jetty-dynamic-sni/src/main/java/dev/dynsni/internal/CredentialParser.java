@@ -87,7 +87,7 @@ public final class CredentialParser
      * Leaf first, then each certificate's issuer as found in the list; certificates that are not on
      * the leaf's path are dropped (they would only confuse clients).
      */
-    static X509Certificate[] orderChain(X509Certificate leaf, List<X509Certificate> certificates)
+    public static X509Certificate[] orderChain(X509Certificate leaf, List<X509Certificate> certificates)
     {
         List<X509Certificate> remaining = new ArrayList<>(certificates);
         remaining.remove(leaf);
