@@ -5,10 +5,16 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 import dev.dynsni.CertificateRecord;
 import dev.dynsni.CertificateStore;
 import org.eclipse.jetty.util.component.ContainerLifeCycle;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Redis in front of PostgreSQL, named after Jetty's {@code CachingSessionDataStore}: reads try Redis,
@@ -16,14 +22,26 @@ import org.eclipse.jetty.util.component.ContainerLifeCycle;
  *
  * <p>Faults: Redis failing means PostgreSQL answers everything; PostgreSQL failing means the answer
  * is what Redis holds (a name Redis does not hold stays unanswered, so nothing negative is cached
- * from a partial answer). Changes from PostgreSQL's feed reach the listener (the in-process cache)
- * at once and again after Redis is fenced, so a reload in between cannot keep the old value.</p>
+ * from a partial answer).</p>
+ *
+ * <p>Changes from PostgreSQL's feed reach the listener (the in-process cache) at once, then Redis is
+ * fenced, then the listener is told again, so a reload in between cannot keep the old value. Until
+ * the fence has succeeded (Redis slow, timing out or down) the name is <em>pending</em>: its reads
+ * skip Redis, and the fence is retried every half second, so a value Redis still holds from before
+ * the change is never served again. Write-backs need no such care: the fence refuses an older
+ * version once it is set, and deletes one written before it.</p>
  */
 public class CachingCertificateStore extends ContainerLifeCycle implements CertificateStore
 {
     private static final String ALL = "*";
+    private static final int MAX_PENDING = 100_000;
+    private static final Logger LOG = LoggerFactory.getLogger(CachingCertificateStore.class);
     private final RedisCertificateStore redis;
     private final JdbcCertificateStore jdbc;
+    /** Names changed in PostgreSQL whose Redis entry is not fenced yet, with the change's version. */
+    private final ConcurrentHashMap<String, Long> pending = new ConcurrentHashMap<>();
+    private volatile ChangeListener listener;
+    private ScheduledExecutorService retries;
 
     public CachingCertificateStore(RedisCertificateStore redis, JdbcCertificateStore jdbc)
     {
@@ -44,19 +62,87 @@ public class CachingCertificateStore extends ContainerLifeCycle implements Certi
     }
 
     @Override
+    protected void doStart() throws Exception
+    {
+        retries = Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            Thread thread = new Thread(r, "dynsni-redis-fence");
+            thread.setDaemon(true);
+            return thread;
+        });
+        retries.scheduleWithFixedDelay(this::retryPending, 500, 500, TimeUnit.MILLISECONDS);
+        super.doStart();
+    }
+
+    @Override
+    protected void doStop() throws Exception
+    {
+        super.doStop();
+        if (retries != null)
+            retries.shutdownNow();
+        pending.clear();
+    }
+
+    /** @return how many changed names still wait for their Redis fence */
+    public int getPendingInvalidations()
+    {
+        return pending.size();
+    }
+
+    private void fence(String name, long version)
+    {
+        redis.invalidate(name, version).whenComplete((fenced, x) ->
+        {
+            if (Boolean.TRUE.equals(fenced))
+            {
+                pending.remove(name, version);
+                // anything read from Redis between the change and the fence is dropped now
+                ChangeListener l = listener;
+                if (l != null)
+                    l.onChange(name, version);
+            }
+        });
+    }
+
+    private void retryPending()
+    {
+        try
+        {
+            int budget = 1000; // a round is bounded even after a long Redis outage
+            for (Map.Entry<String, Long> entry : pending.entrySet())
+            {
+                if (budget-- == 0)
+                    break;
+                fence(entry.getKey(), entry.getValue());
+            }
+        }
+        catch (Throwable x)
+        {
+            LOG.debug("Fence retry failed", x);
+        }
+    }
+
+    @Override
     public void setChangeListener(ChangeListener listener)
     {
+        this.listener = listener;
         jdbc.setChangeListener(new ChangeListener()
         {
             @Override
             public void onChange(String name, long version)
             {
-                // L1 at once (the change is served without waiting on Redis, even when Redis is slow
-                // or down), then again once Redis is fenced, in case L1 reloaded the old value from
-                // Redis in between; the second pass keeps entries already at this version.
-                listener.onChange(name, version);
+                // L1 at once (the change is served without waiting on Redis, even when Redis is
+                // slow or down), then Redis is fenced, then L1 again (see the class comment).
                 if (!ALL.equals(name)) // the admin tool clears Redis itself for "evict all"
-                    redis.invalidate(name, version).whenComplete((r, x) -> listener.onChange(name, version));
+                {
+                    if (pending.size() < MAX_PENDING)
+                        pending.merge(name, version, Math::max);
+                    else
+                        LOG.warn("Too many changes wait for Redis name={}: reads of it may see the old value until redis.ttlSeconds", name);
+                }
+                listener.onChange(name, version);
+                if (!ALL.equals(name))
+                    fence(name, version);
             }
 
             @Override
@@ -70,10 +156,25 @@ public class CachingCertificateStore extends ContainerLifeCycle implements Certi
     @Override
     public CompletableFuture<Map<String, List<CertificateRecord>>> load(List<String> names)
     {
-        return redis.get(names).handle((cached, failure) -> cached).thenCompose(cached ->
+        // Redis may still hold a pending name's value from before its change: PostgreSQL answers it
+        // (and may write it back: the fence refuses an older version once it is set).
+        List<String> fromRedis = names;
+        if (!pending.isEmpty())
+        {
+            fromRedis = new ArrayList<>(names.size());
+            for (String name : names)
+            {
+                if (!pending.containsKey(name))
+                    fromRedis.add(name);
+            }
+        }
+        CompletableFuture<Map<String, List<CertificateRecord>>> cachedFuture = fromRedis.isEmpty()
+            ? CompletableFuture.completedFuture(Map.of())
+            : redis.get(fromRedis).handle((cached, failure) -> cached);
+        return cachedFuture.thenCompose(cached ->
         {
             if (cached == null)
-                return jdbc.load(names);
+                return jdbc.load(names); // Redis failing: no write-back
             if (cached.size() == names.size())
                 return CompletableFuture.completedFuture(cached);
             List<String> missing = new ArrayList<>(names.size());

@@ -316,7 +316,7 @@ public class RedisCertificateStore extends AbstractLifeCycle
     /**
      * Drops the cached value of a name and fences out writes of versions older than {@code version}.
      */
-    public CompletableFuture<Void> invalidate(String name, long version)
+    public CompletableFuture<Boolean> invalidate(String name, long version)
     {
         // The fence lives at least as long as any in-flight read could take.
         long fenceTtl = Math.max(60_000, timeoutMillis * 20);
@@ -326,8 +326,11 @@ public class RedisCertificateStore extends AbstractLifeCycle
             .handle((r, failure) ->
             {
                 if (failure != null)
+                {
                     markDown(failure);
-                return null;
+                    return false;
+                }
+                return true;
             });
     }
 
