@@ -16,22 +16,21 @@ final class BenchConfig
     /** The smoke sizes (run-smoke.sh, BenchSmokeIT): every table, seconds each. */
     static final Map<String, String> SMOKE = Map.ofEntries(
         Map.entry("RUNS", "1"),
-        Map.entry("START_HOSTS", "0,300"),
-        Map.entry("KEYSTORE_MAX", "300"),
+        Map.entry("START_HOSTS", "0,200"),
+        Map.entry("KEYSTORE_MAX", "200"),
         Map.entry("KEY_POOL", "50"),
         Map.entry("P12_ITERATIONS", "10000"),
         Map.entry("TENANTS", "300"),
         Map.entry("CLIENT_THREADS", "4"),
-        Map.entry("WARMUP_SECONDS", "0.5"),
-        Map.entry("SECONDS", "1"),
-        Map.entry("LATENCY_SECONDS", "1"),
+        Map.entry("WARMUP_SECONDS", "0.3"),
+        Map.entry("SECONDS", "0.7"),
+        Map.entry("LATENCY_SECONDS", "0.7"),
         Map.entry("CHANGES", "5"),
         Map.entry("IMPORT_HOSTS", "200"),
         Map.entry("JMH_CACHE_SIZES", "1000"),
         Map.entry("JMH_OPTIONS", "-f 1 -wi 1 -w 1s -i 1 -r 1s"),
-        Map.entry("FLOOD_NAMES", "600"),
-        Map.entry("FLOOD_TENANTS", "100"),
-        Map.entry("FLOOD_SECONDS", "2"));
+        Map.entry("FLOOD_NAMES", "300"),
+        Map.entry("FLOOD_TENANTS", "100"));
 
     final Map<String, String> used = new LinkedHashMap<>();
     final boolean smoke;
@@ -62,7 +61,6 @@ final class BenchConfig
     final int floodNames;
     final int floodTenants;
     final int floodThreads;
-    final double floodSeconds;
     final List<String> serverJvmOptions;
     final String prefix;
 
@@ -113,7 +111,6 @@ final class BenchConfig
         floodNames = Integer.parseInt(knob.apply("FLOOD_NAMES", "20000"));
         floodTenants = Integer.parseInt(knob.apply("FLOOD_TENANTS", "1000"));
         floodThreads = Integer.parseInt(knob.apply("FLOOD_THREADS", "4"));
-        floodSeconds = Double.parseDouble(knob.apply("FLOOD_SECONDS", "20"));
         serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));
         prefix = knob.apply("PREFIX", "bench_");
     }

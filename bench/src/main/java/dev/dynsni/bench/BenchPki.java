@@ -43,6 +43,8 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
 final class BenchPki
 {
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** BouncyCastle signs P-256 several times faster than the JDK 17 provider: it matters at a million certificates. */
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
     private final AtomicLong serial = new AtomicLong(System.currentTimeMillis() * 1000);
     private final KeyPair caKeys;
     private final X509Certificate ca;
@@ -203,7 +205,7 @@ final class BenchPki
 
     private ContentSigner signer() throws Exception
     {
-        return new JcaContentSignerBuilder("SHA256withECDSA").build(caKeys.getPrivate());
+        return new JcaContentSignerBuilder("SHA256withECDSA").setProvider(BC).build(caKeys.getPrivate());
     }
 
     private static KeyPair ecKeys() throws Exception

@@ -19,7 +19,7 @@ import javax.net.ssl.SSLSocket;
  * {@code --tenants} (exponent {@code --zipf}; 0 = uniform); {@code --random-names} instead sends
  * never-seen names (a flood). It runs {@code --warmup-seconds} (on tenants from
  * {@code --warmup-offset} when given, so a cold cache stays cold) then {@code --seconds}, or exactly
- * {@code --count} connections, and prints one {@code RESULT} line and one {@code BUCKETS} line
+ * {@code --count} connections (with {@code --stop-file}: until that file exists), and prints one {@code RESULT} line and one {@code BUCKETS} line
  * (completions per {@code --bucket-millis} from the start of the measurement).</p>
  *
  * <p>Run by hand: {@code java -cp 'bench/target/dynsni-bench.jar:bench/target/lib/*'
@@ -50,6 +50,7 @@ public final class LoadGenerator
         boolean request = !args.flag("no-request");
         int bucketMillis = args.integer("bucket-millis", 100);
         int timeoutMillis = args.integer("timeout-millis", 10000);
+        java.nio.file.Path stopFile = args.get("stop-file", null) == null ? null : java.nio.file.Path.of(args.get("stop-file", null));
 
         Tls tls = new Tls(protocol);
         Zipf zipf = zipfExponent > 0 ? new Zipf(tenants, zipfExponent) : null;
@@ -59,7 +60,27 @@ public final class LoadGenerator
 
         long startNanos = System.nanoTime();
         long measureNanos = startNanos + (long)(warmupSeconds * 1e9);
-        long endNanos = count > 0 ? Long.MAX_VALUE : measureNanos + (long)(seconds * 1e9);
+        AtomicLong stopAt = new AtomicLong(count > 0 ? Long.MAX_VALUE : measureNanos + (long)(seconds * 1e9));
+        if (stopFile != null)
+        {
+            Thread watcher = new Thread(() ->
+            {
+                while (!java.nio.file.Files.exists(stopFile))
+                {
+                    try
+                    {
+                        Thread.sleep(20);
+                    }
+                    catch (InterruptedException x)
+                    {
+                        return;
+                    }
+                }
+                stopAt.set(System.nanoTime());
+            }, "stop-file");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
         long measureEpochMillis = System.currentTimeMillis() + (measureNanos - startNanos) / 1_000_000;
 
         Worker[] workers = new Worker[threads];
@@ -77,7 +98,7 @@ public final class LoadGenerator
                 while (true)
                 {
                     long begin = System.nanoTime();
-                    if (begin >= endNanos)
+                    if (begin >= stopAt.get())
                         break;
                     if (count > 0 && issued.incrementAndGet() > count)
                         break;
@@ -103,7 +124,7 @@ public final class LoadGenerator
                     long end = System.nanoTime();
                     if (ok)
                         all.incrementAndGet();
-                    if (!measuring || end > endNanos)
+                    if (!measuring || end > stopAt.get())
                         continue;
                     if (ok)
                     {
@@ -125,7 +146,7 @@ public final class LoadGenerator
             worker.thread.join();
         }
         long finishedNanos = System.nanoTime();
-        double measuredSeconds = ((count > 0 ? finishedNanos : Math.min(finishedNanos, endNanos)) - measureNanos) / 1e9;
+        double measuredSeconds = ((count > 0 ? finishedNanos : Math.min(finishedNanos, stopAt.get())) - measureNanos) / 1e9;
 
         long ok = 0;
         long failed = 0;
