@@ -33,6 +33,8 @@ final class BenchConfig
         Map.entry("FLOOD_TENANTS", "100"));
 
     final Map<String, String> used = new LinkedHashMap<>();
+    /** Knobs whose value differs from the full size. */
+    final Map<String, String> reduced = new LinkedHashMap<>();
     final boolean smoke;
     final Path out;
     final Path resultsDir;
@@ -78,6 +80,8 @@ final class BenchConfig
             if (value == null)
                 value = defaults.getOrDefault(name, fallback);
             used.put(name, value);
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX").contains(name))
+                reduced.put(name, fallback);
             return value;
         };
         out = Path.of(knob.apply("OUT", smoke ? "bench/target/smoke/RESULTS.md" : "bench/RESULTS.md")).toAbsolutePath();
