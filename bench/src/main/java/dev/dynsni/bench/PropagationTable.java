@@ -17,6 +17,7 @@ import java.util.Locale;
  */
 final class PropagationTable
 {
+    private static final long STUCK_NANOS = 30_000_000_000L;
     private final BenchContext context;
     private final BenchConfig config;
 
@@ -34,6 +35,7 @@ final class PropagationTable
         BenchData.populate(config, context.pki, schema, 0, config.changes, PropagationTable::host, initial);
         List<Long> micros = new ArrayList<>();
         long maxPolls = 0;
+        List<String> stuck = new ArrayList<>();
         String prefix = context.redisPrefix("propagation");
         try (ServerProcess node1 = ServerProcess.dynamic(config, "server-node1", schema, prefix, 10_000);
              ServerProcess node2 = ServerProcess.dynamic(config, "server-node2", schema, prefix, 10_000);
@@ -64,8 +66,12 @@ final class PropagationTable
                     BigInteger served = tls.leaf(node2.address(), host, 5000).getSerialNumber();
                     if (served.equals(fresh.getSerialNumber()))
                         break;
-                    if (System.nanoTime() - start > 30_000_000_000L)
-                        throw new IllegalStateException("node 2 still serves the old certificate of " + host + " after 30 s");
+                    if (System.nanoTime() - start > STUCK_NANOS)
+                    {
+                        stuck.add(host);
+                        Bench.log("node 2 still serves the old certificate of %s after %d s", host, STUCK_NANOS / 1_000_000_000L);
+                        break;
+                    }
                 }
                 micros.add((System.nanoTime() - start) / 1000);
                 maxPolls = Math.max(maxPolls, polls);
@@ -81,6 +87,10 @@ final class PropagationTable
         out.append("| Changes | p50 ms | p99 ms | max ms | Most handshakes polled for one change |\n|---|---|---|---|---|\n");
         out.append(String.format(Locale.ROOT, "| %d | %.1f | %.1f | %.1f | %d |%n", sorted.length, Stats.percentile(sorted, 50) / 1000.0,
             Stats.percentile(sorted, 99) / 1000.0, sorted[sorted.length - 1] / 1000.0, maxPolls));
+        if (!stuck.isEmpty())
+            out.append(String.format(Locale.ROOT, "%n**%d of %d changes never reached node 2 within %d s** (counted as %d s above): %s. "
+                + "Node 2 kept serving the old certificate from its L1: a change/reload race in the library, to investigate.%n",
+                stuck.size(), config.changes, STUCK_NANOS / 1_000_000_000L, STUCK_NANOS / 1_000_000_000L, String.join(", ", stuck)));
         out.append(String.format(Locale.ROOT, "%nTarget: p99 under 1 s → **%s**.%n", Stats.percentile(sorted, 99) < 1_000_000 ? "met" : "not met"));
         out.append("\nRerun: `").append(config.rerun("propagation", "CHANGES")).append("`\n");
         return out.toString();
