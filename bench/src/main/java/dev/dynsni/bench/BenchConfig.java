@@ -1,0 +1,133 @@
+package dev.dynsni.bench;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Every size knob of the benchmarks, from {@code BENCH_*} environment variables (or {@code bench.*}
+ * system properties); the defaults are issue 7's full sizes, {@link #SMOKE} the CI sizes.
+ */
+final class BenchConfig
+{
+    /** The smoke sizes (run-smoke.sh, BenchSmokeIT): every table, seconds each. */
+    static final Map<String, String> SMOKE = Map.ofEntries(
+        Map.entry("RUNS", "1"),
+        Map.entry("START_HOSTS", "0,200"),
+        Map.entry("KEYSTORE_MAX", "200"),
+        Map.entry("KEY_POOL", "50"),
+        Map.entry("P12_ITERATIONS", "10000"),
+        Map.entry("TENANTS", "300"),
+        Map.entry("CLIENT_THREADS", "4"),
+        Map.entry("WARMUP_SECONDS", "0.3"),
+        Map.entry("SECONDS", "0.7"),
+        Map.entry("LATENCY_SECONDS", "0.7"),
+        Map.entry("CHANGES", "5"),
+        Map.entry("IMPORT_HOSTS", "200"),
+        Map.entry("JMH_CACHE_SIZES", "1000"),
+        Map.entry("JMH_OPTIONS", "-f 1 -wi 1 -w 1s -i 1 -r 1s"),
+        Map.entry("FLOOD_NAMES", "300"),
+        Map.entry("FLOOD_TENANTS", "100"));
+
+    final Map<String, String> used = new LinkedHashMap<>();
+    /** Knobs whose value differs from the issue's full size. */
+    final Map<String, String> reduced = new LinkedHashMap<>();
+    final boolean smoke;
+    final Path out;
+    final Path resultsDir;
+    final Path workDir;
+    final Path logDir;
+    final Path jettyHome;
+    final String jdbcUrl;
+    final String redisAddress;
+    final List<String> tables;
+    final int runs;
+    final List<Integer> startHosts;
+    final int keystoreMax;
+    final int startTimeoutSeconds;
+    final int keyPool;
+    final int p12Iterations;
+    final int tenants;
+    final double zipf;
+    final int clientThreads;
+    final double warmupSeconds;
+    final double seconds;
+    final double latencySeconds;
+    final int changes;
+    final int importHosts;
+    final List<String> jmhCacheSizes;
+    final String jmhOptions;
+    final int floodNames;
+    final int floodTenants;
+    final int floodThreads;
+    final List<String> serverJvmOptions;
+    final String prefix;
+
+    BenchConfig(boolean smoke, Map<String, String> overrides)
+    {
+        this.smoke = smoke;
+        Map<String, String> defaults = smoke ? SMOKE : Map.of();
+        java.util.function.BiFunction<String, String, String> knob = (name, fallback) ->
+        {
+            String value = overrides.get(name);
+            if (value == null)
+                value = System.getProperty("bench." + name.toLowerCase(java.util.Locale.ROOT).replace('_', '.'));
+            if (value == null)
+                value = System.getenv("BENCH_" + name);
+            if (value == null)
+                value = defaults.getOrDefault(name, fallback);
+            used.put(name, value);
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX").contains(name))
+                reduced.put(name, fallback);
+            return value;
+        };
+        out = Path.of(knob.apply("OUT", smoke ? "bench/target/smoke/RESULTS.md" : "bench/RESULTS.md")).toAbsolutePath();
+        resultsDir = out.getParent().resolve(smoke ? "smoke-sections" : "results");
+        workDir = Path.of(knob.apply("WORK_DIR", out.getParent().resolve(smoke ? "work-smoke" : "target/bench-work").toString())).toAbsolutePath();
+        logDir = workDir.resolve("logs");
+        jettyHome = Path.of(knob.apply("JETTY_HOME", "jetty-home-overlay/target/jetty-home")).toAbsolutePath();
+        jdbcUrl = knob.apply("JDBC_URL", "jdbc:postgresql://127.0.0.1:5432/test?user=postgres");
+        redisAddress = knob.apply("REDIS", "redis://127.0.0.1:6379");
+        tables = List.of(knob.apply("TABLES", String.join(",", Bench.TABLES)).split(","));
+        runs = Integer.parseInt(knob.apply("RUNS", "3"));
+        startHosts = new ArrayList<>();
+        for (String n : knob.apply("START_HOSTS", "0,1000,10000,100000,1000000").split(","))
+        {
+            startHosts.add(Integer.parseInt(n.trim()));
+        }
+        keystoreMax = Integer.parseInt(knob.apply("KEYSTORE_MAX", "100000"));
+        startTimeoutSeconds = Integer.parseInt(knob.apply("START_TIMEOUT_SECONDS", "600"));
+        keyPool = Integer.parseInt(knob.apply("KEY_POOL", "1000"));
+        p12Iterations = Integer.parseInt(knob.apply("P12_ITERATIONS", "10000"));
+        tenants = Integer.parseInt(knob.apply("TENANTS", "10000"));
+        zipf = Double.parseDouble(knob.apply("ZIPF", "1.0"));
+        clientThreads = Integer.parseInt(knob.apply("CLIENT_THREADS", "16"));
+        warmupSeconds = Double.parseDouble(knob.apply("WARMUP_SECONDS", "5"));
+        seconds = Double.parseDouble(knob.apply("SECONDS", "15"));
+        latencySeconds = Double.parseDouble(knob.apply("LATENCY_SECONDS", "10"));
+        changes = Integer.parseInt(knob.apply("CHANGES", "100"));
+        importHosts = Integer.parseInt(knob.apply("IMPORT_HOSTS", "100000"));
+        jmhCacheSizes = Arrays.asList(knob.apply("JMH_CACHE_SIZES", "1000,10000,100000").split(","));
+        jmhOptions = knob.apply("JMH_OPTIONS", "-f 1 -wi 3 -w 2s -i 5 -r 2s");
+        floodNames = Integer.parseInt(knob.apply("FLOOD_NAMES", "20000"));
+        floodTenants = Integer.parseInt(knob.apply("FLOOD_TENANTS", "1000"));
+        floodThreads = Integer.parseInt(knob.apply("FLOOD_THREADS", "4"));
+        serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));
+        prefix = knob.apply("PREFIX", "bench_");
+    }
+
+    /** The exact command that reruns one table with the sizes used here. */
+    String rerun(String table, String... knobs)
+    {
+        StringBuilder command = new StringBuilder("BENCH_TABLES=").append(table);
+        for (String name : knobs)
+        {
+            command.append(" BENCH_").append(name).append("='").append(used.get(name)).append('\'');
+        }
+        command.append(' ').append(smoke ? "bench/run-smoke.sh" : "bench/run-all.sh");
+        return command.toString();
+    }
+}

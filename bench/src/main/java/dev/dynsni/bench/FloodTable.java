@@ -1,0 +1,128 @@
+package dev.dynsni.bench;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Issue 6 "Measured": a flood of handshakes with random never-seen names alongside steady traffic
+ * for real tenants. One dynamic node (Redis + PostgreSQL, unknownHostPolicy=reject, default negative
+ * cache of 10,000 entries) with the tenants prefetched into L1.  Each run is a pair, interleaved: the
+ * steady load with the flood (its own load generator JVM) started two
+ * seconds in; the steady generator stops half a second after the flood ends, and the same steady load then runs
+ * alone for as long. The real-tenant rate under flood is taken over the flood's own time window from the
+ * steady generator's 100 ms buckets; the rate without flood over the same offsets of its run.
+ */
+final class FloodTable
+{
+    private final BenchContext context;
+    private final BenchConfig config;
+
+    FloodTable(BenchContext context)
+    {
+        this.context = context;
+        this.config = context.config;
+    }
+
+    String run() throws Exception
+    {
+        String schema = context.tenantSchema();
+        List<Double> ratios = new ArrayList<>();
+        List<Double> quiet = new ArrayList<>();
+        List<Double> flooded = new ArrayList<>();
+        List<Double> floodRates = new ArrayList<>();
+        List<Double> floodSeconds = new ArrayList<>();
+        List<Double> pgPerName = new ArrayList<>();
+        List<Double> redisPerName = new ArrayList<>();
+        List<Double> heapBefore = new ArrayList<>();
+        List<Double> heapAfter = new ArrayList<>();
+        List<Double> negativeSize = new ArrayList<>();
+        long steadyFailures = 0;
+        long floodAccepted = 0;
+        List<String> steady = List.of("--threads", Integer.toString(config.clientThreads), "--warmup-seconds", "1", "--protocol", Tls.TLS13, "--tenants", Integer.toString(config.floodTenants), "--zipf", "0");
+        try (ServerProcess server = ServerProcess.dynamic(config, "server-flood", schema, context.redisPrefix("flood"), 2L * config.tenants))
+        {
+            server.prefetch(0, config.floodTenants);
+            for (int run = 1; run <= config.runs; run++)
+            {
+                heapBefore.add(server.heapAfterGc() / 1048576.0);
+                Map<String, Long> before = server.stats();
+                Load withFlood;
+                Load flood;
+                Path stop = config.workDir.resolve("flood-stop-" + run);
+                Files.deleteIfExists(stop);
+                List<String> floodedOptions = new ArrayList<>(steady);
+                floodedOptions.addAll(List.of("--seconds", "3600", "--stop-file", stop.toString()));
+                try (Jvm steadyJvm = Load.start(config, "steady-flooded", server.tlsPort, floodedOptions))
+                {
+                    Thread.sleep(2000);
+                    try (Jvm floodJvm = Load.start(config, "flood", server.tlsPort, List.of("--threads", Integer.toString(config.floodThreads), "--count",
+                        Integer.toString(config.floodNames), "--random-names", "--protocol", Tls.TLS13, "--no-request")))
+                    {
+                        flood = Load.finish(floodJvm, 3_600_000);
+                    }
+                    Thread.sleep(500);
+                    Files.createFile(stop);
+                    withFlood = Load.finish(steadyJvm, 120_000);
+                }
+                Map<String, Long> delta = ServerProcess.delta(before, server.stats());
+                heapAfter.add(server.heapAfterGc() / 1048576.0);
+                negativeSize.add((double)server.stats().get("negativeSize"));
+                steadyFailures += withFlood.failed;
+                floodAccepted += flood.ok;
+
+                // The same steady load without flood, for as long (same warm-up, same offsets).
+                List<String> quietOptions = new ArrayList<>(steady);
+                quietOptions.addAll(List.of("--seconds", Double.toString((withFlood.endEpochMillis - withFlood.startEpochMillis) / 1000.0)));
+                Load alone = Load.run(config, "steady-alone", server.tlsPort, quietOptions, 60);
+                steadyFailures += alone.failed;
+
+                heapAfter.add(server.heapAfterGc() / 1048576.0);
+                negativeSize.add((double)server.stats().get("negativeSize"));
+                steadyFailures += withFlood.failed;
+                floodAccepted += flood.ok;
+
+                long from = flood.startEpochMillis;
+                long to = Math.min(flood.endEpochMillis, withFlood.endEpochMillis);
+                double rateFlooded = withFlood.rateBetween(from, to);
+                // The same offsets from the start of measurement in the run without flood.
+                long offsetFrom = from - withFlood.startEpochMillis;
+                long offsetTo = to - withFlood.startEpochMillis;
+                double rateQuiet = alone.rateBetween(alone.startEpochMillis + offsetFrom, alone.startEpochMillis + offsetTo);
+                quiet.add(rateQuiet);
+                flooded.add(rateFlooded);
+                ratios.add(rateFlooded / rateQuiet);
+                double names = flood.ok + flood.failed;
+                floodRates.add(names / ((flood.endEpochMillis - flood.startEpochMillis) / 1000.0));
+                floodSeconds.add((flood.endEpochMillis - flood.startEpochMillis) / 1000.0);
+                pgPerName.add(delta.get("postgresQueries") / names);
+                redisPerName.add((delta.get("redisHits") + delta.get("redisMisses")) / names);
+                Bench.log("run %d: steady %.0f/s alone, %.0f/s under flood (ratio %.3f); flood %.0f names in %.1f s; PG queries/name %.3f; Redis lookups/name %.3f; heap %.1f -> %.1f MiB",
+                    run, rateQuiet, rateFlooded, rateFlooded / rateQuiet, names, floodSeconds.get(floodSeconds.size() - 1), pgPerName.get(pgPerName.size() - 1),
+                    redisPerName.get(redisPerName.size() - 1), heapBefore.get(heapBefore.size() - 1), heapAfter.get(heapAfter.size() - 1));
+            }
+        }
+        StringBuilder out = new StringBuilder();
+        out.append("## 7. Flood of unknown names (issue 6)\n\n");
+        out.append(String.format(Locale.ROOT, "One dynamic node (Redis + PostgreSQL, `unknownHostPolicy=reject`, negative cache 10,000 entries × 10 s, Redis negative TTL 30 s), "
+                + "%d real tenants prefetched into L1. Steady traffic: %d threads, uniform over the tenants, new connection + full TLS 1.3 handshake + request each. "
+                + "Flood: a second load generator JVM, %d threads, %,d handshakes each with a fresh random name under `flood.%s`, started 2 s into the steady run. "
+                + "Real-tenant rate under flood is measured over the flood's window and compared with the same offsets of an equally long steady run without flood right after it. "
+                + "Store lookups are the server's own counters over the flooded run, divided by the number of flood names. %d interleaved run pairs.%n%n",
+            config.floodTenants, config.clientThreads, config.floodThreads, config.floodNames, BenchData.DOMAIN, config.runs));
+        out.append("| Real-tenant handshakes/s without flood | … under flood | Ratio (target ≥ 0.8) | Flood names/s | Flood duration s | PostgreSQL queries per unknown name | Redis lookups per unknown name | Heap after GC before flood MiB | Heap after GC after flood MiB | Negative-cache entries after |\n");
+        out.append("|---|---|---|---|---|---|---|---|---|---|\n");
+        out.append("| ").append(Stats.cell(quiet, "%.0f")).append(" | ").append(Stats.cell(flooded, "%.0f")).append(" | ").append(Stats.cell(ratios, "%.3f")).append(" | ")
+            .append(Stats.cell(floodRates, "%.0f")).append(" | ").append(Stats.cell(floodSeconds, "%.1f")).append(" | ").append(Stats.cell(pgPerName, "%.3f")).append(" | ")
+            .append(Stats.cell(redisPerName, "%.3f")).append(" | ").append(Stats.cell(heapBefore, "%.1f")).append(" | ").append(Stats.cell(heapAfter, "%.1f")).append(" | ")
+            .append(Stats.cell(negativeSize, "%.0f")).append(" |\n");
+        double ratio = Stats.median(ratios);
+        out.append(String.format(Locale.ROOT, "%nTarget: real-tenant throughput under flood ≥ 0.8× → **%s** (%.3f). Failed real-tenant connections: %d. "
+            + "Flood handshakes that succeeded (must be 0): %d.%n", ratio >= 0.8 ? "met" : "not met", ratio, steadyFailures, floodAccepted));
+        out.append("\nRerun: `").append(config.rerun("flood", "RUNS", "TENANTS", "FLOOD_TENANTS", "FLOOD_NAMES", "FLOOD_THREADS", "CLIENT_THREADS")).append("`\n");
+        return out.toString();
+    }
+}

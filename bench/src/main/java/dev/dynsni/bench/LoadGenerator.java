@@ -1,0 +1,206 @@
+package dev.dynsni.bench;
+
+import java.net.InetSocketAddress;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.SSLSocket;
+
+/**
+ * The full-handshake load generator, run in its own JVM by the harness: every connection is a new
+ * TCP connection and a full TLS handshake (no resumption, see {@link Tls}) with the SNI drawn per
+ * connection, followed by one HTTP/1.1 request with {@code Connection: close}.
+ *
+ * <p>Hosts are {@code t<offset+rank>.<domain>} with the rank drawn from a Zipf distribution over
+ * {@code --tenants} (exponent {@code --zipf}; 0 = uniform); {@code --random-names} instead sends
+ * never-seen names (a flood). It runs {@code --warmup-seconds} (on tenants from
+ * {@code --warmup-offset} when given, so a cold cache stays cold) then {@code --seconds}, or exactly
+ * {@code --count} connections (with {@code --stop-file}: until that file exists), and prints one {@code RESULT} line and one {@code BUCKETS} line
+ * (completions per {@code --bucket-millis} from the start of the measurement).</p>
+ *
+ * <p>Run by hand: {@code java -cp 'bench/target/dynsni-bench.jar:bench/target/lib/*'
+ * dev.dynsni.bench.LoadGenerator --port 8443 --threads 16 --seconds 10 --protocol TLSv1.3
+ * --tenants 10000 --zipf 1.0}</p>
+ */
+public final class LoadGenerator
+{
+    private LoadGenerator()
+    {
+    }
+
+    public static void main(String[] arguments) throws Exception
+    {
+        Args args = new Args(arguments);
+        InetSocketAddress address = new InetSocketAddress(args.get("host", "127.0.0.1"), args.integer("port", 8443));
+        int threads = args.integer("threads", 16);
+        double warmupSeconds = args.decimal("warmup-seconds", 0);
+        double seconds = args.decimal("seconds", 10);
+        long count = Long.parseLong(args.get("count", "0"));
+        String protocol = args.get("protocol", Tls.TLS13);
+        int tenants = args.integer("tenants", 10000);
+        int offset = args.integer("offset", 0);
+        int warmupOffset = args.integer("warmup-offset", offset);
+        double zipfExponent = args.decimal("zipf", 1.0);
+        String domain = args.get("domain", "bench.test");
+        boolean randomNames = args.flag("random-names");
+        boolean request = !args.flag("no-request");
+        int bucketMillis = args.integer("bucket-millis", 100);
+        int timeoutMillis = args.integer("timeout-millis", 10000);
+        java.nio.file.Path stopFile = args.get("stop-file", null) == null ? null : java.nio.file.Path.of(args.get("stop-file", null));
+
+        Tls tls = new Tls(protocol);
+        Zipf zipf = zipfExponent > 0 ? new Zipf(tenants, zipfExponent) : null;
+        String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFFFFFFFFFFL);
+        AtomicLong issued = new AtomicLong();
+        AtomicLong all = new AtomicLong();
+
+        long startNanos = System.nanoTime();
+        long measureNanos = startNanos + (long)(warmupSeconds * 1e9);
+        AtomicLong stopAt = new AtomicLong(count > 0 ? Long.MAX_VALUE : measureNanos + (long)(seconds * 1e9));
+        if (stopFile != null)
+        {
+            Thread watcher = new Thread(() ->
+            {
+                while (!java.nio.file.Files.exists(stopFile))
+                {
+                    try
+                    {
+                        Thread.sleep(20);
+                    }
+                    catch (InterruptedException x)
+                    {
+                        return;
+                    }
+                }
+                stopAt.set(System.nanoTime());
+            }, "stop-file");
+            watcher.setDaemon(true);
+            watcher.start();
+        }
+        long measureEpochMillis = System.currentTimeMillis() + (measureNanos - startNanos) / 1_000_000;
+
+        Worker[] workers = new Worker[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            SplittableRandom random = new SplittableRandom(0x5eed + t * 7919L);
+            Worker worker = new Worker(() ->
+            {
+                int rank = zipf != null ? zipf.next(random) : random.nextInt(tenants);
+                return rank;
+            });
+            workers[t] = worker;
+            worker.thread = new Thread(() ->
+            {
+                while (true)
+                {
+                    long begin = System.nanoTime();
+                    if (begin >= stopAt.get())
+                        break;
+                    if (count > 0 && issued.incrementAndGet() > count)
+                        break;
+                    boolean measuring = begin >= measureNanos;
+                    String sni;
+                    if (randomNames)
+                        sni = "r" + Long.toHexString(random.nextLong() & Long.MAX_VALUE) + "-" + runId + "-" + issued.get() + ".flood." + domain;
+                    else
+                        sni = "t" + ((measuring ? offset : warmupOffset) + worker.hosts.next()) + "." + domain;
+                    boolean ok;
+                    long handshakeNanos = 0;
+                    try (SSLSocket socket = tls.connect(address, sni, timeoutMillis))
+                    {
+                        handshakeNanos = System.nanoTime() - begin;
+                        ok = !request || Tls.request(socket, sni) > 0;
+                    }
+                    catch (Exception x)
+                    {
+                        ok = false;
+                        if (worker.firstError == null)
+                            worker.firstError = x.toString();
+                    }
+                    long end = System.nanoTime();
+                    if (ok)
+                        all.incrementAndGet();
+                    if (!measuring || end > stopAt.get())
+                        continue;
+                    if (ok)
+                    {
+                        worker.ok++;
+                        worker.latencies.add(handshakeNanos / 1000);
+                        worker.ends.add((end - measureNanos) / 1_000_000);
+                    }
+                    else
+                    {
+                        worker.failed++;
+                        worker.ends.add(-1 - (end - measureNanos) / 1_000_000);
+                    }
+                }
+            }, "load-" + t);
+            worker.thread.start();
+        }
+        for (Worker worker : workers)
+        {
+            worker.thread.join();
+        }
+        long finishedNanos = System.nanoTime();
+        double measuredSeconds = ((count > 0 ? finishedNanos : Math.min(finishedNanos, stopAt.get())) - measureNanos) / 1e9;
+
+        long ok = 0;
+        long failed = 0;
+        List<Long> latencies = new ArrayList<>();
+        long[] buckets = new long[(int)Math.max(1, Math.ceil(measuredSeconds * 1000 / bucketMillis) + 1)];
+        long[] failedBuckets = new long[buckets.length];
+        String firstError = null;
+        for (Worker worker : workers)
+        {
+            ok += worker.ok;
+            failed += worker.failed;
+            latencies.addAll(worker.latencies);
+            for (long end : worker.ends)
+            {
+                boolean failure = end < 0;
+                long millis = failure ? -1 - end : end;
+                int bucket = (int)Math.min(buckets.length - 1, millis / bucketMillis);
+                if (failure)
+                    failedBuckets[bucket]++;
+                else
+                    buckets[bucket]++;
+            }
+            if (firstError == null)
+                firstError = worker.firstError;
+        }
+        long[] sorted = Stats.sorted(latencies);
+        System.out.printf(Locale.ROOT, "RESULT ok=%d all=%d failed=%d seconds=%.3f rate=%.1f p50us=%d p99us=%d p999us=%d startEpochMs=%d endEpochMs=%d%n",
+            ok, all.get(), failed, measuredSeconds, (ok + (randomNames ? failed : 0)) / measuredSeconds, Stats.percentile(sorted, 50), Stats.percentile(sorted, 99),
+            Stats.percentile(sorted, 99.9), measureEpochMillis, measureEpochMillis + (long)(measuredSeconds * 1000));
+        System.out.println("BUCKETS " + bucketMillis + " " + Arrays.toString(buckets).replaceAll("[\\[\\] ]", ""));
+        System.out.println("FAILEDBUCKETS " + bucketMillis + " " + Arrays.toString(failedBuckets).replaceAll("[\\[\\] ]", ""));
+        if (firstError != null)
+            System.out.println("FIRSTERROR " + firstError);
+        System.out.flush();
+    }
+
+    private interface Hosts
+    {
+        int next();
+    }
+
+    private static final class Worker
+    {
+        final Hosts hosts;
+        final List<Long> latencies = new ArrayList<>();
+        final List<Long> ends = new ArrayList<>();
+        long ok;
+        long failed;
+        String firstError;
+        Thread thread;
+
+        Worker(Hosts hosts)
+        {
+            this.hosts = hosts;
+        }
+    }
+}

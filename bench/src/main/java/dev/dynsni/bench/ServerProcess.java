@@ -1,0 +1,94 @@
+package dev.dynsni.bench;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A {@link BenchServer} child process and its control connector.
+ */
+final class ServerProcess implements AutoCloseable
+{
+    final Jvm jvm;
+    final int tlsPort;
+    final int controlPort;
+
+    private ServerProcess(Jvm jvm, int tlsPort, int controlPort)
+    {
+        this.jvm = jvm;
+        this.tlsPort = tlsPort;
+        this.controlPort = controlPort;
+    }
+
+    static ServerProcess start(BenchConfig config, String name, List<String> serverArgs) throws Exception
+    {
+        List<String> jvmOptions = new ArrayList<>(config.serverJvmOptions);
+        Jvm jvm = Jvm.start(config.logDir, name, jvmOptions, BenchServer.class.getName(), serverArgs);
+        try
+        {
+            Map<String, String> ready = Jvm.fields(jvm.awaitLine("READY", 60_000));
+            return new ServerProcess(jvm, Integer.parseInt(ready.get("tls")), Integer.parseInt(ready.get("control")));
+        }
+        catch (Exception x)
+        {
+            jvm.close();
+            throw x;
+        }
+    }
+
+    static ServerProcess staticServer(BenchConfig config, Path keystore) throws Exception
+    {
+        return start(config, "server-static", List.of("--mode", "static", "--keystore", keystore.toString(), "--password", BenchData.PASSWORD));
+    }
+
+    static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries) throws Exception
+    {
+        List<String> args = new ArrayList<>(List.of("--mode", "dynamic", "--jdbc-url", config.jdbcUrl, "--schema", schema, "--cache", Long.toString(cacheEntries)));
+        if (redisPrefix != null)
+            args.addAll(List.of("--redis", config.redisAddress, "--prefix", redisPrefix));
+        return start(config, name, args);
+    }
+
+    InetSocketAddress address()
+    {
+        return new InetSocketAddress("127.0.0.1", tlsPort);
+    }
+
+    Map<String, Long> stats() throws Exception
+    {
+        Map<String, Long> stats = new HashMap<>();
+        for (String line : Jvm.httpGet(controlPort, "/stats").split("\n"))
+        {
+            int eq = line.indexOf('=');
+            if (eq > 0)
+                stats.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1).trim()));
+        }
+        return stats;
+    }
+
+    long heapAfterGc() throws Exception
+    {
+        return Long.parseLong(Jvm.httpGet(controlPort, "/heap").trim().split("=")[1]);
+    }
+
+    int prefetch(int from, int count) throws Exception
+    {
+        return Integer.parseInt(Jvm.httpGet(controlPort, "/prefetch?from=" + from + "&count=" + count + "&domain=" + BenchData.DOMAIN).trim().split("=")[1]);
+    }
+
+    static Map<String, Long> delta(Map<String, Long> before, Map<String, Long> after)
+    {
+        Map<String, Long> delta = new HashMap<>();
+        after.forEach((key, value) -> delta.put(key, value - before.getOrDefault(key, 0L)));
+        return delta;
+    }
+
+    @Override
+    public void close()
+    {
+        jvm.close();
+    }
+}
