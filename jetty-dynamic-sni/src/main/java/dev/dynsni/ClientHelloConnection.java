@@ -15,6 +15,7 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RetainableByteBuffer;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.BufferUtil;
+import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.Scheduler;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,8 @@ import org.slf4j.LoggerFactory;
 final class ClientHelloConnection extends AbstractConnection implements Connection.UpgradeFrom, Connection.UpgradeTo
 {
     private static final Logger LOG = LoggerFactory.getLogger(ClientHelloConnection.class);
+    /** A TLS record: alert, TLS 1.2 record version, length 2, fatal, unrecognized_name (112). */
+    private static final byte[] UNRECOGNIZED_NAME_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70};
 
     private enum State
     {
@@ -229,6 +232,12 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 return;
             }
             statistics.hits.increment();
+            if (lookup.join() == null && factory.getDynamicSniSslContextFactory().refusesUnknownHosts())
+            {
+                if (state.compareAndSet(State.READING, State.HANDING_OVER))
+                    refuse();
+                return;
+            }
             handOverNow(State.READING);
             return;
         }
@@ -248,9 +257,31 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 statistics.completed.increment();
             else
                 statistics.failures.increment();
+            if (failure == null && credentials == null && factory.getDynamicSniSslContextFactory().refusesUnknownHosts())
+            {
+                refuse();
+                return;
+            }
             // Completed on a Redisson or JDBC thread: TLS starts on the connector's executor.
             execute(() -> handOver(failure != null));
         });
+    }
+
+    /**
+     * The stores say the host has no certificate and the unknown-host policy refuses it: answer the
+     * ClientHello with a fatal {@code unrecognized_name} alert (RFC 6066) and close, without any TLS
+     * work. A flood of unknown names then costs no key exchange at all.
+     */
+    private void refuse()
+    {
+        cancelTimers();
+        statistics.refused.increment();
+        factory.getDynamicSniSslContextFactory().getStatistics().rejected.increment();
+        if (LOG.isDebugEnabled())
+            LOG.debug("Refusing unknown host before TLS sni={} {}", host, getEndPoint());
+        EndPoint endPoint = getEndPoint();
+        state.set(State.CLOSED);
+        endPoint.write(Callback.from(() -> endPoint.close(), endPoint::close), ByteBuffer.wrap(UNRECOGNIZED_NAME_ALERT.clone()));
     }
 
     private void onLookupTimeout()

@@ -455,6 +455,15 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         return defaultCredential;
     }
 
+    /**
+     * @return whether a handshake for a host without a certificate fails anyway (sniRequired, policy
+     *     reject, or no default certificate), so it can be refused before any TLS work
+     */
+    boolean refusesUnknownHosts()
+    {
+        return isSniRequired() || unknownHostPolicyValue == UnknownHostPolicy.REJECT || defaultCredential == null;
+    }
+
     UnknownHostPolicy getUnknownHostPolicyValue()
     {
         return unknownHostPolicyValue;

@@ -35,6 +35,13 @@ public class PrefetchStatistics
     final LongAdder receiveTimeouts = new LongAdder();
     final LongAdder closedEarly = new LongAdder();
     final LongAdder upgradeErrors = new LongAdder();
+    final LongAdder refused = new LongAdder();
+
+    @ManagedAttribute("Unknown hosts refused with an unrecognized_name alert before any TLS work (policy reject, or no default certificate)")
+    public long getRefused()
+    {
+        return refused.sum();
+    }
 
     @ManagedAttribute("Connections that entered the ClientHello prefetch stage")
     public long getConnections()
@@ -136,7 +143,7 @@ public class PrefetchStatistics
     @ManagedOperation(value = "Resets all counters", impact = "ACTION")
     public void reset()
     {
-        for (LongAdder adder : new LongAdder[]{connections, hits, misses, completed, failures, timeouts, waitNanos, noSni, invalidSni,
+        for (LongAdder adder : new LongAdder[]{connections, hits, misses, completed, failures, timeouts, waitNanos, noSni, invalidSni, refused,
             notTls, malformed, tooBig, receiveTimeouts, closedEarly, upgradeErrors})
         {
             adder.reset();

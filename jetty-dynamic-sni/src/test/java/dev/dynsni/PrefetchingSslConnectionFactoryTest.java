@@ -135,6 +135,26 @@ class PrefetchingSslConnectionFactoryTest
     }
 
     @Test
+    void unknownHost_withoutDefault_isRefusedBeforeTls_withUnrecognizedName() throws Exception
+    {
+        PrefetchStatistics stats = server.prefetchStatistics();
+        long refused = stats.getRefused();
+        long rejected = factory.getStatistics().getRejected();
+        TlsClient client = new TlsClient(PKI.caCertificate());
+        // cold (the lookup goes to the stores), then warm (the negative cache answers at once)
+        for (int i = 0; i < 2; i++)
+        {
+            TlsClient.Result result = client.handshake(server.port(), "nobody.example.com");
+            assertFalse(result.ok());
+            assertTrue(String.valueOf(result.failure()).contains("unrecognized_name"), String.valueOf(result.failure()));
+        }
+        assertEquals(refused + 2, stats.getRefused(), stats::toString);
+        assertEquals(rejected + 2, factory.getStatistics().getRejected());
+        // a known host on the same server is unaffected
+        assertEquals(Pem.fingerprint(shop.certificate()), Pem.fingerprint(client.handshake(server.port(), "shop.example.com").leaf()));
+    }
+
+    @Test
     void noSni_isHandedToTls_andRefusedWithoutDefault() throws Exception
     {
         long before = server.prefetchStatistics().getNoSni();
