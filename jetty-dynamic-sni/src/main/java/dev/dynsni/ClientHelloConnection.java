@@ -213,7 +213,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         CompletableFuture<HostCredentials> lookup;
         try
         {
-            lookup = cache == null ? CompletableFuture.completedFuture(null) : cache.resolve(host);
+            lookup = cache == null ? CompletableFuture.completedFuture(null) : cache.resolve(host, false);
         }
         catch (Throwable x)
         {

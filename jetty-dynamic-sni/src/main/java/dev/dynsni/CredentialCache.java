@@ -79,18 +79,30 @@ final class CredentialCache
      */
     CompletableFuture<HostCredentials> resolve(String host)
     {
+        return resolve(host, true);
+    }
+
+    /**
+     * @param count whether this lookup counts in the L1 statistics: the key manager's do; the SNI
+     *              prefetch's do not (it has its own counters), so a handshake counts once
+     */
+    CompletableFuture<HostCredentials> resolve(String host, boolean count)
+    {
         CompletableFuture<HostCredentials> cached = positive.getIfPresent(host);
         if (cached != null && cached.isDone() && !cached.isCompletedExceptionally())
         {
-            statistics.l1Hits.increment();
+            if (count)
+                statistics.l1Hits.increment();
             return cached;
         }
         if (negative.getIfPresent(host) != null)
         {
-            statistics.negativeHits.increment();
+            if (count)
+                statistics.negativeHits.increment();
             return CompletableFuture.completedFuture(null);
         }
-        statistics.l1Misses.increment();
+        if (count)
+            statistics.l1Misses.increment();
         return positive.get(host);
     }
 

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import dev.dynsni.Credential;
 import dev.dynsni.DynamicSniSslContextFactory;
 import dev.dynsni.DynamicSniStatistics;
+import dev.dynsni.PrefetchingSslConnectionFactory;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
@@ -80,7 +81,10 @@ public final class BenchServer
         HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(httpsConfig);
         ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
         alpn.setDefaultProtocol(http11.getProtocol());
-        SslConnectionFactory tlsFactory = new SslConnectionFactory(ssl, alpn.getProtocol());
+        // dynamic nodes run as the module ships them: the SNI prefetch in front of TLS (prefetch=false: stock factory)
+        SslConnectionFactory tlsFactory = dynamic != null && !"false".equals(args.get("prefetch", "true"))
+            ? new PrefetchingSslConnectionFactory(dynamic, alpn.getProtocol())
+            : new SslConnectionFactory(ssl, alpn.getProtocol());
         ServerConnector tls = new ServerConnector(server, tlsFactory, alpn, h2, http11);
         tls.setHost("127.0.0.1");
         tls.setPort(args.integer("port", 0));

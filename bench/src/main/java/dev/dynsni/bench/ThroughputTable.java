@@ -100,7 +100,7 @@ final class ThroughputTable
         out.append("## 2. Full-handshake throughput\n\n");
         out.append(String.format(Locale.ROOT, "Every connection: new TCP connection, full TLS handshake (no resumption), one HTTP/1.1 request with `Connection: close`. "
                 + "Load generator in its own JVM, %d threads, SNI drawn per connection from %d tenants with Zipf exponent %.2f; %.1f s warm-up then %.1f s measured; "
-                + "%d interleaved runs. Servers: embedded Jetty 12.1.12 (SSL → ALPN → h2/http1.1, like the `https` + `http2` modules), each in its own JVM (`%s`); "
+                + "%d interleaved runs. Servers: embedded Jetty 12.1.12 (SSL → ALPN → h2/http1.1, like the `https` + `http2` modules; dynamic nodes with the SNI prefetch in front of TLS, as the module ships), each in its own JVM (`%s`); "
                 + "all certificates ECDSA P-256. TLS 1.2 uses `%s`; TLS 1.3 the JDK defaults (TLS_AES_128_GCM_SHA256, x25519).%n%n",
             config.clientThreads, config.tenants, config.zipf, config.warmupSeconds, config.seconds, config.runs, String.join(" ", config.serverJvmOptions),
             Tls.TLS12_CIPHER));
