@@ -103,6 +103,15 @@ class RedisTransportTest
             factory.setRedisPassword("alicepw");
             assertServedTwice(factory, store, "acl.example.com");
 
+            // the password may come from a file instead of the configuration
+            java.nio.file.Path passwordFile = java.nio.file.Files.writeString(dir.resolve("redis.password"), "alicepw\n");
+            DynamicSniSslContextFactory fromFile = store.newFactory(false);
+            fromFile.setRedisAddress(redis.url());
+            fromFile.setRedisKeyPrefix(store.keyPrefix);
+            fromFile.setRedisUser("alice");
+            fromFile.setRedisPasswordFile(passwordFile.toString());
+            assertServedTwice(fromFile, store, "pwfile.example.com");
+
             DynamicSniSslContextFactory wrong = store.newFactory(false);
             wrong.setRedisAddress("redis://alice:wrong@127.0.0.1:" + redis.port());
             wrong.setRedisKeyPrefix(store.keyPrefix);
