@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates bench/RESULTS.md from scratch: every table of issue 7 plus the issue 6 flood, at the
-# issue's sizes. Run it on a quiet machine. Expected duration on 2 cores: about 2 h, most of it
-# generating and loading 1,000,000 certificates and starting the keystore baseline at 100,000 hosts
-# (see RESULTS.md for each table's own time).
+# issue's sizes. Run it on a quiet machine. Measured duration on 2 cores: about 50 min, a third of
+# it the start-time table (1,000,000 certificates, and the keystore baseline timing out at 100,000
+# hosts after 10 minutes); see RESULTS.md for each table's own time.
 #
 # Every size is a BENCH_* environment variable (defaults = the issue's sizes), e.g.
 #   BENCH_TABLES=throughput,latency BENCH_RUNS=5 bench/run-all.sh
