@@ -8,6 +8,7 @@ import java.sql.SQLException;
 import java.util.Properties;
 
 import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.internal.Secrets;
 
 /**
  * PostgreSQL access of the command: one plain JDBC connection (no pool: the command is short-lived).
@@ -37,7 +38,7 @@ final class Database
         }
         catch (SQLException x)
         {
-            throw CliException.unreachable("cannot connect to PostgreSQL at " + Settings.redactJdbcUrl(url) + ": " + oneLine(x.getMessage()), x);
+            throw CliException.unreachable("cannot connect to PostgreSQL at " + Secrets.redactUrl(url) + ": " + oneLine(x.getMessage()), x);
         }
     }
 
@@ -54,7 +55,7 @@ final class Database
             throw failed("reading the schema version", x);
         }
         if (version == 0)
-            throw CliException.unreachable("schema '" + schema + "' does not exist in " + Settings.redactJdbcUrl(settings.jdbcUrl()) + ": run 'dynsni init-db' first", null);
+            throw CliException.unreachable("schema '" + schema + "' does not exist in " + Secrets.redactUrl(settings.jdbcUrl()) + ": run 'dynsni init-db' first", null);
         if (version < SchemaMigrations.latestVersion())
             throw CliException.unreachable("schema '" + schema + "' is at version " + version + ", this tool needs " + SchemaMigrations.latestVersion() + ": run 'dynsni init-db'", null);
     }

@@ -6,7 +6,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
 
+import dev.dynsni.internal.RedisKeys;
 import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.internal.Secrets;
 import picocli.CommandLine.Command;
 
 /**
@@ -42,7 +44,7 @@ class DoctorCommand extends StoreCommand
         String url;
         try
         {
-            url = Settings.redactJdbcUrl(settings.jdbcUrl());
+            url = Secrets.redactUrl(settings.jdbcUrl());
         }
         catch (CliException x)
         {
@@ -121,7 +123,7 @@ class DoctorCommand extends StoreCommand
             long[] count = new long[1];
             long deadline = System.nanoTime() + 3_000_000_000L;
             boolean[] partial = new boolean[1];
-            redis.scan(RedisClient.globPrefix(settings.redisKeyPrefix() + "c:"), keys ->
+            redis.scan(RedisClient.globPrefix(RedisKeys.dataKey(settings.redisKeyPrefix(), "")), keys ->
             {
                 count[0] += keys.size();
                 partial[0] = System.nanoTime() > deadline;

@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 
+import dev.dynsni.internal.RedisKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -76,7 +77,7 @@ class EvictCommand extends StoreCommand
                 return 0;
             long[] deleted = new long[1];
             String prefix = settings().redisKeyPrefix();
-            redis.scan(RedisClient.globPrefix(prefix + "c:"), keys ->
+            redis.scan(RedisClient.globPrefix(RedisKeys.dataKey(prefix, "")), keys ->
             {
                 if (!keys.isEmpty())
                 {

@@ -19,6 +19,9 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
+import dev.dynsni.internal.RedisKeys;
+import dev.dynsni.internal.Secrets;
+
 /**
  * A minimal blocking RESP2 client for the few commands the tool needs (PING, INFO, SCAN, DEL, EVAL),
  * with pipelining. The library reaches Redis through Redisson; a short-lived command does not need
@@ -27,12 +30,8 @@ import javax.net.ssl.SSLSocketFactory;
 final class RedisClient implements Closeable
 {
     /** The library's invalidation: fence the name at {@code version}, then drop the cached value. */
-    static final String INVALIDATE_SCRIPT =
-        "local f = redis.call('GET', KEYS[2]) " +
-        "if (not f) or tonumber(f) < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end " +
-        "redis.call('DEL', KEYS[1]) " +
-        "return 1";
-    static final String FENCE_TTL_MILLIS = "60000";
+    static final String INVALIDATE_SCRIPT = RedisKeys.INVALIDATE_SCRIPT;
+    static final String FENCE_TTL_MILLIS = String.valueOf(RedisKeys.MIN_FENCE_TTL_MILLIS);
 
     private final String redactedUrl;
     private final Socket socket;
@@ -52,7 +51,7 @@ final class RedisClient implements Closeable
      */
     static RedisClient connect(String url, int timeoutMillis)
     {
-        String redacted = Settings.redactRedisUrl(url);
+        String redacted = Secrets.redactUrl(url);
         URI uri;
         try
         {
@@ -165,7 +164,7 @@ final class RedisClient implements Closeable
         List<String[]> commands = new ArrayList<>(names.size());
         for (int i = 0; i < names.size(); i++)
         {
-            commands.add(new String[]{"EVAL", INVALIDATE_SCRIPT, "2", keyPrefix + "c:" + names.get(i), keyPrefix + "f:" + names.get(i),
+            commands.add(new String[]{"EVAL", INVALIDATE_SCRIPT, "2", RedisKeys.dataKey(keyPrefix, names.get(i)), RedisKeys.fenceKey(keyPrefix, names.get(i)),
                 String.valueOf(versions.get(i)), FENCE_TTL_MILLIS});
             if (commands.size() == 1000)
             {

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.internal.Secrets;
 
 /**
  * Connection settings resolved from, in order of precedence: command-line flags, environment
@@ -146,7 +147,7 @@ public final class Settings
         if (url == null)
             throw CliException.usage("no PostgreSQL URL: pass --jdbc-url, set DYNSNI_JDBC_URL, or point --jetty-base at a base with jetty.dynamicSni.jdbc.url");
         if (!url.startsWith("jdbc:postgresql:"))
-            throw CliException.usage("JDBC URL " + redactJdbcUrl(url) + " (from " + source(Key.JDBC_URL) + ") is not a PostgreSQL URL: use jdbc:postgresql://host:port/database");
+            throw CliException.usage("JDBC URL " + Secrets.redactUrl(url) + " (from " + source(Key.JDBC_URL) + ") is not a PostgreSQL URL: use jdbc:postgresql://host:port/database");
         return url;
     }
 
@@ -198,28 +199,12 @@ public final class Settings
     public List<String> describe()
     {
         return List.of(
-            "jdbc url     " + (values.containsKey(Key.JDBC_URL) ? redactJdbcUrl(values.get(Key.JDBC_URL)) : "(not set)") + "  [" + source(Key.JDBC_URL) + "]",
+            "jdbc url     " + (values.containsKey(Key.JDBC_URL) ? Secrets.redactUrl(values.get(Key.JDBC_URL)) : "(not set)") + "  [" + source(Key.JDBC_URL) + "]",
             "jdbc user    " + values.getOrDefault(Key.JDBC_USER, "(driver default)") + "  [" + source(Key.JDBC_USER) + "]",
             "jdbc passwd  " + (values.containsKey(Key.JDBC_PASSWORD) ? "***" : "(not set)") + "  [" + source(Key.JDBC_PASSWORD) + "]",
             "jdbc schema  " + values.getOrDefault(Key.JDBC_SCHEMA, DEFAULT_SCHEMA) + "  [" + source(Key.JDBC_SCHEMA) + "]",
-            "redis url    " + (values.containsKey(Key.REDIS_URL) ? redactRedisUrl(values.get(Key.REDIS_URL)) : "(not set: no Redis tier)") + "  [" + source(Key.REDIS_URL) + "]",
+            "redis url    " + (values.containsKey(Key.REDIS_URL) ? Secrets.redactUrl(values.get(Key.REDIS_URL)) : "(not set: no Redis tier)") + "  [" + source(Key.REDIS_URL) + "]",
             "redis prefix " + redisKeyPrefix() + "  [" + source(Key.REDIS_KEY_PREFIX) + "]",
             "master key   " + values.getOrDefault(Key.MASTER_KEY_FILE, "(not set: keys stored unencrypted)") + "  [" + source(Key.MASTER_KEY_FILE) + "]");
-    }
-
-    /** @return the URL with any {@code password=} parameter masked */
-    public static String redactJdbcUrl(String url)
-    {
-        if (url == null)
-            return null;
-        return url.replaceAll("(?i)(password=)[^&;]*", "$1***").replaceAll("//[^@/]*@", "//***@");
-    }
-
-    /** @return the URL with any user info masked */
-    public static String redactRedisUrl(String url)
-    {
-        if (url == null)
-            return null;
-        return url.replaceAll("//[^@/]*@", "//***@");
     }
 }

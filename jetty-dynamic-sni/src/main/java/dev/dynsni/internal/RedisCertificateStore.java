@@ -43,12 +43,6 @@ public class RedisCertificateStore extends AbstractLifeCycle
         "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) " +
         "return 1";
 
-    private static final String INVALIDATE_SCRIPT =
-        "local f = redis.call('GET', KEYS[2]) " +
-        "if (not f) or tonumber(f) < tonumber(ARGV[1]) then redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2]) end " +
-        "redis.call('DEL', KEYS[1]) " +
-        "return 1";
-
     private final DynamicSniStatistics.TierCounters counters;
     private String address;
     private String user;
@@ -247,12 +241,12 @@ public class RedisCertificateStore extends AbstractLifeCycle
 
     private String dataKey(String name)
     {
-        return keyPrefix + "c:" + name;
+        return RedisKeys.dataKey(keyPrefix, name);
     }
 
     private String fenceKey(String name)
     {
-        return keyPrefix + "f:" + name;
+        return RedisKeys.fenceKey(keyPrefix, name);
     }
 
     /**
@@ -319,8 +313,8 @@ public class RedisCertificateStore extends AbstractLifeCycle
     public CompletableFuture<Boolean> invalidate(String name, long version)
     {
         // The fence lives at least as long as any in-flight read could take.
-        long fenceTtl = Math.max(60_000, timeoutMillis * 20);
-        return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, INVALIDATE_SCRIPT, RScript.ReturnType.INTEGER,
+        long fenceTtl = Math.max(RedisKeys.MIN_FENCE_TTL_MILLIS, timeoutMillis * 20);
+        return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, RedisKeys.INVALIDATE_SCRIPT, RScript.ReturnType.INTEGER,
                 List.of(dataKey(name), fenceKey(name)), String.valueOf(version <= 0 ? Long.MAX_VALUE / 2 : version), String.valueOf(fenceTtl))
             .toCompletableFuture()
             .handle((r, failure) ->
