@@ -1,5 +1,7 @@
 package dev.dynsni;
 
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.store.InMemoryCertificateStore;
 import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -71,18 +73,12 @@ public class KeyManagerBenchmark
             dev.dynsni.testing.TestPki.Issued wildcard = pki.ec("*.jmh.test");
             CertificateRecord record = new CertificateRecord("*.jmh.test", "EC", wildcard.chainPem(), wildcard.pkcs8KeyPem(), CertificateRecord.PLAIN, 1);
             factory = new DynamicSniSslContextFactory();
-            factory.setCertificateStore(names ->
-            {
-                Map<String, List<CertificateRecord>> found = new HashMap<>();
-                for (String name : names)
-                {
-                    found.put(name, name.equals(record.name()) ? List.of(record) : List.of());
-                }
-                return CompletableFuture.completedFuture(found);
-            });
+            InMemoryCertificateStore store = new InMemoryCertificateStore();
+            store.put(record);
+            factory.setCertificateStore(store);
             factory.setCacheMaxEntries(cacheSize);
             factory.start();
-            keyManager = new SniKeyManager(factory);
+            keyManager = new SniKeyManager(factory.getResolver(), factory.getStatistics());
             sni = new List[cacheSize];
             List<CompletableFuture<?>> loads = new ArrayList<>();
             for (int i = 0; i < cacheSize; i++)

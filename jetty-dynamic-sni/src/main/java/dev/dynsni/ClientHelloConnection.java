@@ -7,12 +7,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
 
-import dev.dynsni.internal.ClientHelloParser;
-import dev.dynsni.internal.HostNames;
+import dev.dynsni.core.HostNames;
 import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RetainableByteBuffer;
+import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
@@ -59,6 +59,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     private long openedNanos;
     private long lookupNanos;
     private String host;
+    private volatile HostCredentials found;
 
     ClientHelloConnection(PrefetchingSslConnectionFactory factory, Connector connector, EndPoint endPoint)
     {
@@ -209,11 +210,11 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     private void prefetch(String host)
     {
         this.host = host;
-        CredentialCache cache = factory.getDynamicSniSslContextFactory().getCredentialCache();
+        CertificateResolver resolver = factory.getResolver();
         CompletableFuture<HostCredentials> lookup;
         try
         {
-            lookup = cache == null ? CompletableFuture.completedFuture(null) : cache.resolve(host, false);
+            lookup = resolver == null ? CompletableFuture.failedFuture(new IllegalStateException("not started")) : resolver.lookup(host);
         }
         catch (Throwable x)
         {
@@ -232,10 +233,11 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 return;
             }
             statistics.hits.increment();
-            if (lookup.join() == null && factory.getDynamicSniSslContextFactory().refusesUnknownHosts())
+            found = lookup.join();
+            if (found == null && resolver.refuses(host, null))
             {
                 if (state.compareAndSet(State.READING, State.HANDING_OVER))
-                    refuse();
+                    refuse(resolver);
                 return;
             }
             handOverNow(State.READING);
@@ -257,11 +259,12 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 statistics.completed.increment();
             else
                 statistics.failures.increment();
-            if (failure == null && credentials == null && factory.getDynamicSniSslContextFactory().refusesUnknownHosts())
+            if (failure == null && credentials == null && resolver.refuses(host, null))
             {
-                refuse();
+                refuse(resolver);
                 return;
             }
+            found = credentials;
             // Completed on a Redisson or JDBC thread: TLS starts on the connector's executor.
             execute(() -> handOver(failure != null));
         });
@@ -272,11 +275,11 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
      * ClientHello with a fatal {@code unrecognized_name} alert (RFC 6066) and close, without any TLS
      * work. A flood of unknown names then costs no key exchange at all.
      */
-    private void refuse()
+    private void refuse(CertificateResolver resolver)
     {
         cancelTimers();
         statistics.refused.increment();
-        factory.getDynamicSniSslContextFactory().getStatistics().rejected.increment();
+        resolver.countRefused();
         if (LOG.isDebugEnabled())
             LOG.debug("Refusing unknown host before TLS sni={} {}", host, getEndPoint());
         EndPoint endPoint = getEndPoint();
@@ -326,7 +329,11 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         {
             if (!endPoint.isOpen())
                 return;
-            endPoint.upgrade(factory.newTlsConnection(connector, endPoint, gaveUp));
+            SslConnection tls = factory.newTlsConnection(connector, endPoint);
+            CertificateResolver resolver = factory.getResolver();
+            if (resolver != null)
+                resolver.handOver(tls.getSSLEngine(), host, found, gaveUp);
+            endPoint.upgrade(tls);
         }
         catch (Throwable x)
         {

@@ -14,10 +14,13 @@ import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import com.github.benmanes.caffeine.cache.Ticker;
-import dev.dynsni.internal.CredentialParser;
-import dev.dynsni.internal.HostNames;
-import dev.dynsni.internal.InvalidCredentialException;
-import dev.dynsni.internal.MasterKeys;
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.CertificateStore;
+import dev.dynsni.core.Credential;
+import dev.dynsni.core.CredentialParser;
+import dev.dynsni.core.HostNames;
+import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.MasterKeys;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -79,30 +82,18 @@ final class CredentialCache
      */
     CompletableFuture<HostCredentials> resolve(String host)
     {
-        return resolve(host, true);
-    }
-
-    /**
-     * @param count whether this lookup counts in the L1 statistics: the key manager's do; the SNI
-     *              prefetch's do not (it has its own counters), so a handshake counts once
-     */
-    CompletableFuture<HostCredentials> resolve(String host, boolean count)
-    {
         CompletableFuture<HostCredentials> cached = positive.getIfPresent(host);
         if (cached != null && cached.isDone() && !cached.isCompletedExceptionally())
         {
-            if (count)
-                statistics.l1Hits.increment();
+            statistics.l1Hits.increment();
             return cached;
         }
         if (negative.getIfPresent(host) != null)
         {
-            if (count)
-                statistics.negativeHits.increment();
+            statistics.negativeHits.increment();
             return CompletableFuture.completedFuture(null);
         }
-        if (count)
-            statistics.l1Misses.increment();
+        statistics.l1Misses.increment();
         return positive.get(host);
     }
 

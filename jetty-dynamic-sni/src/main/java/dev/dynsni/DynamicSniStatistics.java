@@ -1,8 +1,10 @@
 package dev.dynsni;
 
+import java.util.List;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongSupplier;
 
+import dev.dynsni.core.store.StoreCounters;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.ManagedOperation;
@@ -30,68 +32,35 @@ public class DynamicSniStatistics
     final LongAdder keyManagerErrors = new LongAdder();
     final LongAdder changes = new LongAdder();
     final LongAdder contextRebuilds = new LongAdder();
-    /** Store-level counters, updated by the tier implementations. */
-    public final TierCounters redis = new TierCounters();
-    public final TierCounters postgres = new TierCounters();
     private volatile LongSupplier l1Size = () -> 0;
     private volatile LongSupplier negativeSize = () -> 0;
+    private volatile StoreCounters redis;
+    private volatile StoreCounters postgres;
 
-    /** Counters of one remote tier. */
-    public static final class TierCounters
+    /** Attaches the counters of the store's tiers ({@code redis}, {@code postgres}); others are ignored. */
+    void setStoreCounters(List<StoreCounters> counters)
     {
-        public final LongAdder hits = new LongAdder();
-        public final LongAdder misses = new LongAdder();
-        public final LongAdder errors = new LongAdder();
-        public final LongAdder nanos = new LongAdder();
-        public final LongAdder queries = new LongAdder();
-        private volatile boolean available = true;
-        private volatile boolean configured;
-        private volatile boolean feedConnected;
-
-        public void setFeedConnected(boolean feedConnected)
+        StoreCounters r = null;
+        StoreCounters p = null;
+        for (StoreCounters c : counters)
         {
-            this.feedConnected = feedConnected;
+            if ("redis".equals(c.getTier()))
+                r = c;
+            else if ("postgres".equals(c.getTier()))
+                p = c;
         }
+        redis = r;
+        postgres = p;
+    }
 
-        public void record(long startNanos)
-        {
-            queries.increment();
-            nanos.add(System.nanoTime() - startNanos);
-        }
+    private static String state(StoreCounters tier)
+    {
+        return tier == null ? "not configured" : tier.isAvailable() ? "up" : "down";
+    }
 
-        public void setAvailable(boolean available)
-        {
-            this.available = available;
-        }
-
-        public boolean isAvailable()
-        {
-            return available;
-        }
-
-        public void setConfigured(boolean configured)
-        {
-            this.configured = configured;
-        }
-
-        public boolean isConfigured()
-        {
-            return configured;
-        }
-
-        void reset()
-        {
-            hits.reset();
-            misses.reset();
-            errors.reset();
-            nanos.reset();
-            queries.reset();
-        }
-
-        String state()
-        {
-            return !configured ? "not configured" : available ? "up" : "down";
-        }
+    private static long sum(StoreCounters tier, java.util.function.Function<StoreCounters, LongAdder> adder)
+    {
+        return tier == null ? 0 : adder.apply(tier).sum();
     }
 
     void setSizeSuppliers(LongSupplier l1Size, LongSupplier negativeSize)
@@ -212,75 +181,82 @@ public class DynamicSniStatistics
     @ManagedAttribute("Redis tier (L2) state: up, down or not configured")
     public String getRedisState()
     {
-        return redis.state();
+        return state(redis);
     }
 
     @ManagedAttribute("Redis (L2) hits")
     public long getRedisHits()
     {
-        return redis.hits.sum();
+        return sum(redis, t -> t.hits);
     }
 
     @ManagedAttribute("Redis (L2) misses")
     public long getRedisMisses()
     {
-        return redis.misses.sum();
+        return sum(redis, t -> t.misses);
     }
 
     @ManagedAttribute("Redis (L2) errors and timeouts")
     public long getRedisErrors()
     {
-        return redis.errors.sum();
+        return sum(redis, t -> t.errors);
+    }
+
+    @ManagedAttribute("Redis (L2) lookups")
+    public long getRedisQueries()
+    {
+        return sum(redis, t -> t.queries);
     }
 
     @ManagedAttribute("Mean Redis (L2) round trip, in microseconds")
     public long getRedisMeanMicros()
     {
-        long n = redis.queries.sum();
-        return n == 0 ? 0 : redis.nanos.sum() / n / 1000;
+        StoreCounters tier = redis;
+        return tier == null ? 0 : tier.getMeanMicros();
     }
 
     @ManagedAttribute("PostgreSQL tier (L3) state: up, down or not configured")
     public String getPostgresState()
     {
-        return postgres.state();
+        return state(postgres);
     }
 
     @ManagedAttribute("Whether the PostgreSQL change feed (LISTEN) is connected")
     public boolean isChangeFeedConnected()
     {
-        return postgres.feedConnected;
+        StoreCounters tier = postgres;
+        return tier != null && tier.isFeedConnected();
     }
 
     @ManagedAttribute("PostgreSQL (L3) queries that found a certificate")
     public long getPostgresHits()
     {
-        return postgres.hits.sum();
+        return sum(postgres, t -> t.hits);
     }
 
     @ManagedAttribute("PostgreSQL (L3) queries that found nothing")
     public long getPostgresMisses()
     {
-        return postgres.misses.sum();
+        return sum(postgres, t -> t.misses);
     }
 
     @ManagedAttribute("PostgreSQL (L3) errors and timeouts")
     public long getPostgresErrors()
     {
-        return postgres.errors.sum();
+        return sum(postgres, t -> t.errors);
     }
 
     @ManagedAttribute("PostgreSQL (L3) queries")
     public long getPostgresQueries()
     {
-        return postgres.queries.sum();
+        return sum(postgres, t -> t.queries);
     }
 
     @ManagedAttribute("Mean PostgreSQL (L3) query time, in microseconds")
     public long getPostgresMeanMicros()
     {
-        long n = postgres.queries.sum();
-        return n == 0 ? 0 : postgres.nanos.sum() / n / 1000;
+        StoreCounters tier = postgres;
+        return tier == null ? 0 : tier.getMeanMicros();
     }
 
     @ManagedOperation(value = "Resets all counters", impact = "ACTION")
@@ -291,8 +267,11 @@ public class DynamicSniStatistics
         {
             adder.reset();
         }
-        redis.reset();
-        postgres.reset();
+        for (StoreCounters tier : new StoreCounters[]{redis, postgres})
+        {
+            if (tier != null)
+                tier.reset();
+        }
     }
 
     @Override

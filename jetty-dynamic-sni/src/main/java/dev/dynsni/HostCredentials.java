@@ -1,5 +1,7 @@
 package dev.dynsni;
 
+import dev.dynsni.core.Credential;
+
 /**
  * What L1 holds for one SNI host: the valid credentials of the stored name that covers it (the exact
  * name, or the wildcard), one per key type. Immutable.

@@ -3,6 +3,7 @@ package dev.dynsni;
 import java.util.ArrayList;
 import java.util.List;
 
+import dev.dynsni.core.Setting;
 import org.eclipse.jetty.server.AbstractConnector;
 import org.eclipse.jetty.server.ConnectionFactory;
 import org.eclipse.jetty.server.Connector;
@@ -31,7 +32,7 @@ public class PrefetchInstaller extends AbstractLifeCycle
 
     private final Server server;
     private final DynamicSniSslContextFactory sslContextFactory;
-    private boolean enabled = true;
+    private boolean enabled = Setting.PREFETCH.defaultBoolean();
     private int maxClientHelloBytes = -1;
     private long clientHelloTimeoutMillis = -1;
     private long prefetchTimeoutMillis = -1;

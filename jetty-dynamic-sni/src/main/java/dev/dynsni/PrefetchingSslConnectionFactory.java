@@ -1,11 +1,6 @@
 package dev.dynsni;
 
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
-import javax.net.ssl.SSLEngine;
-
-import dev.dynsni.internal.ClientHelloParser;
+import dev.dynsni.core.Setting;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ssl.SslConnection;
@@ -20,10 +15,11 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  * An {@link SslConnectionFactory} that resolves the certificate <em>before</em> the TLS handshake,
  * so that no Jetty thread waits for Redis or PostgreSQL: each new connection first reads the
  * ClientHello (without an {@code SSLEngine}), parses its SNI, starts the asynchronous lookup of
- * that host in the {@link DynamicSniSslContextFactory}'s cache, and only when the lookup has
- * completed (or failed, or timed out) hands the connection, with the bytes already read, to the
- * stock {@link SslConnection}. The key manager then finds the host in memory. This is the Jetty
- * equivalent of Netty's {@code SniHandler} with an asynchronous mapping.
+ * that host through the {@link DynamicSniSslContextFactory}'s resolver, and only when the lookup
+ * has completed (or failed, or timed out) hands the connection, with the bytes already read, to the
+ * stock {@link SslConnection}, and the lookup's answer to its handshake: the key manager does not
+ * look the host up again. This is the Jetty equivalent of Netty's {@code SniHandler} with an
+ * asynchronous mapping.
  *
  * <p><b>Use.</b> A drop-in replacement of {@code SslConnectionFactory} with the same protocol name
  * ({@code "SSL"}), so ALPN, the HTTP/2 factory, the proxy-protocol detector and
@@ -61,17 +57,11 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 @ManagedObject("SslConnectionFactory that resolves the SNI certificate before the TLS handshake")
 public class PrefetchingSslConnectionFactory extends SslConnectionFactory
 {
-    /**
-     * Engines of connections whose prefetch failed or timed out: the key manager must not wait
-     * for their host again. Weak keys, so an engine that never reaches the key manager costs nothing.
-     */
-    private static final Map<SSLEngine, Boolean> GAVE_UP = Collections.synchronizedMap(new WeakHashMap<>());
-
     private final DynamicSniSslContextFactory dynamicSni;
     private final PrefetchStatistics statistics = new PrefetchStatistics();
-    private int maxClientHelloBytes = ClientHelloParser.DEFAULT_MAX_BYTES;
-    private long clientHelloTimeoutMillis = 10_000;
-    private long prefetchTimeoutMillis;
+    private int maxClientHelloBytes = Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.defaultInt();
+    private long clientHelloTimeoutMillis = Setting.PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS.defaultLong();
+    private long prefetchTimeoutMillis = Setting.PREFETCH_TIMEOUT_MILLIS.defaultLong();
 
     /**
      * @param factory      the context factory; must be a {@link DynamicSniSslContextFactory}
@@ -95,15 +85,13 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
     @Override
     protected void doStart() throws Exception
     {
-        if (maxClientHelloBytes < 64)
-            throw new IllegalStateException("jetty.dynamicSni.prefetch.maxClientHelloBytes=" + maxClientHelloBytes + " must be at least 64");
-        if (clientHelloTimeoutMillis <= 0)
-            throw new IllegalStateException("jetty.dynamicSni.prefetch.clientHelloTimeoutMillis=" + clientHelloTimeoutMillis + " must be greater than 0");
+        Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.check(maxClientHelloBytes);
+        Setting.PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS.check(clientHelloTimeoutMillis);
         super.doStart();
         // The buffered bytes are handed to SslConnection's encrypted input buffer, one TLS packet big.
         int packetBufferSize = getSslContextFactory().newSSLEngine().getSession().getPacketBufferSize();
         if (maxClientHelloBytes > packetBufferSize)
-            throw new IllegalStateException("jetty.dynamicSni.prefetch.maxClientHelloBytes=" + maxClientHelloBytes +
+            throw new IllegalStateException(Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.property() + "=" + maxClientHelloBytes +
                 " exceeds the TLS packet buffer size " + packetBufferSize + ": use at most " + packetBufferSize);
     }
 
@@ -120,26 +108,15 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
     /**
      * @return the stock TLS connection, for the hand-over
      */
-    SslConnection newTlsConnection(Connector connector, EndPoint endPoint, boolean gaveUp)
+    SslConnection newTlsConnection(Connector connector, EndPoint endPoint)
     {
-        SslConnection connection = (SslConnection)super.newConnection(connector, endPoint);
-        if (gaveUp)
-            GAVE_UP.put(connection.getSSLEngine(), Boolean.TRUE);
-        return connection;
+        return (SslConnection)super.newConnection(connector, endPoint);
     }
 
-    /**
-     * @return whether the engine's connection already gave up waiting for its host's lookup, so
-     *     the key manager must not wait for it either
-     */
-    static boolean gaveUp(SSLEngine engine)
+    /** @return the resolver of the context factory; null before it started */
+    CertificateResolver getResolver()
     {
-        return engine != null && GAVE_UP.containsKey(engine);
-    }
-
-    DynamicSniSslContextFactory getDynamicSniSslContextFactory()
-    {
-        return dynamicSni;
+        return dynamicSni.getResolver();
     }
 
     @ManagedAttribute("Prefetch statistics")

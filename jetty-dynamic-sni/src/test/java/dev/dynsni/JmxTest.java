@@ -5,7 +5,7 @@ import java.util.Set;
 import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TestPki;
 import org.eclipse.jetty.jmx.MBeanContainer;
 import org.junit.jupiter.api.Test;

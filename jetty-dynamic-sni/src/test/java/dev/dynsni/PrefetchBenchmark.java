@@ -26,7 +26,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.dynsni.internal.JdbcCertificateStore;
+import dev.dynsni.core.store.JdbcCertificateStore;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;

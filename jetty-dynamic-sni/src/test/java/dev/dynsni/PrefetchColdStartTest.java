@@ -13,8 +13,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.zaxxer.hikari.HikariDataSource;
-import dev.dynsni.internal.JdbcCertificateStore;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.store.JdbcCertificateStore;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
@@ -285,6 +285,6 @@ class PrefetchColdStartTest
 
     private static HostCredentials onFactoryHolds(DynamicSniSslContextFactory factory, String host)
     {
-        return factory.getCredentialCache().peek(host);
+        return factory.getResolver().cache().peek(host);
     }
 }

@@ -7,7 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.RedisProcess;
 import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Assumptions;

@@ -10,8 +10,8 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
-import dev.dynsni.internal.MasterKeys;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.MasterKeys;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterEach;
@@ -246,7 +246,7 @@ class SecurityTest
         {
             client.handshake(server.port(), "flood" + i + ".attacker.example");
         }
-        factory.getCredentialCache().size();
+        factory.getResolver().cache().size();
         awaitCleanup(factory);
         assertTrue(factory.getStatistics().getNegativeSize() <= 100, "negative cache bounded: " + factory.getStatistics().getNegativeSize());
         TlsClient.Result result = client.handshake(server.port(), "real.example.com");

@@ -4,7 +4,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.function.BooleanSupplier;
 
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.RedisProcess;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestPki;

@@ -5,7 +5,7 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 

@@ -3,7 +3,7 @@ package dev.dynsni;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Test;
 

@@ -20,7 +20,7 @@ import java.util.List;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
 
-import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.core.SchemaMigrations;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
 

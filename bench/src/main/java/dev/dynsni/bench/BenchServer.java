@@ -7,7 +7,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-import dev.dynsni.Credential;
+import dev.dynsni.core.Credential;
 import dev.dynsni.DynamicSniSslContextFactory;
 import dev.dynsni.DynamicSniStatistics;
 import dev.dynsni.PrefetchingSslConnectionFactory;

@@ -15,10 +15,10 @@ import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
 
-import dev.dynsni.internal.CredentialParser;
-import dev.dynsni.internal.HostNames;
-import dev.dynsni.internal.InvalidCredentialException;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.CredentialParser;
+import dev.dynsni.core.HostNames;
+import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.Pem;
 
 /**
  * Reads and validates a certificate chain and its private key before anything is written: the PEM

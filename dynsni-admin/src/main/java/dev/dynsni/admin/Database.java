@@ -7,8 +7,8 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Properties;
 
-import dev.dynsni.internal.SchemaMigrations;
-import dev.dynsni.internal.Secrets;
+import dev.dynsni.core.SchemaMigrations;
+import dev.dynsni.core.Secrets;
 
 /**
  * PostgreSQL access of the command: one plain JDBC connection (no pool: the command is short-lived).

@@ -6,9 +6,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
 
-import dev.dynsni.internal.RedisKeys;
-import dev.dynsni.internal.SchemaMigrations;
-import dev.dynsni.internal.Secrets;
+import dev.dynsni.core.RedisKeys;
+import dev.dynsni.core.SchemaMigrations;
+import dev.dynsni.core.Secrets;
 import picocli.CommandLine.Command;
 
 /**

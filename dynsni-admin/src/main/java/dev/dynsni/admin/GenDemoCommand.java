@@ -15,7 +15,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
-import dev.dynsni.internal.HostNames;
+import dev.dynsni.core.HostNames;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

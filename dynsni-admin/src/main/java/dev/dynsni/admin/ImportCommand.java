@@ -6,7 +6,7 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.dynsni.internal.InvalidCredentialException;
+import dev.dynsni.core.InvalidCredentialException;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

@@ -10,8 +10,8 @@ import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.dynsni.CertificateRecord;
-import dev.dynsni.internal.MasterKeys;
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.MasterKeys;
 import org.postgresql.PGConnection;
 
 /**

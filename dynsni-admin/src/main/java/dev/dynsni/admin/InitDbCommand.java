@@ -3,7 +3,7 @@ package dev.dynsni.admin;
 import java.sql.Connection;
 import java.sql.SQLException;
 
-import dev.dynsni.internal.SchemaMigrations;
+import dev.dynsni.core.SchemaMigrations;
 import picocli.CommandLine.Command;
 
 @Command(name = "init-db", description = "Create the schema, or migrate it to the version this tool knows. Safe to repeat.")

@@ -19,8 +19,8 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLSocketFactory;
 
-import dev.dynsni.internal.RedisKeys;
-import dev.dynsni.internal.Secrets;
+import dev.dynsni.core.RedisKeys;
+import dev.dynsni.core.Secrets;
 
 /**
  * A minimal blocking RESP2 client for the few commands the tool needs (PING, INFO, SCAN, DEL, EVAL),

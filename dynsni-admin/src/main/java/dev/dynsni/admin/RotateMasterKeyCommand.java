@@ -9,9 +9,9 @@ import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.dynsni.CertificateRecord;
-import dev.dynsni.internal.InvalidCredentialException;
-import dev.dynsni.internal.MasterKeys;
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.MasterKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

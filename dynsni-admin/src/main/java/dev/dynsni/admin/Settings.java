@@ -8,8 +8,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.dynsni.internal.SchemaMigrations;
-import dev.dynsni.internal.Secrets;
+import dev.dynsni.core.SchemaMigrations;
+import dev.dynsni.core.Secrets;
 
 /**
  * Connection settings resolved from, in order of precedence: command-line flags, environment

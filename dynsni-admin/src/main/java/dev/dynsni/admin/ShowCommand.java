@@ -13,9 +13,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 
-import dev.dynsni.internal.HostNames;
-import dev.dynsni.internal.InvalidCredentialException;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.HostNames;
+import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.Pem;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Parameters;
 

@@ -1,6 +1,6 @@
 package dev.dynsni.admin;
 
-import dev.dynsni.internal.MasterKeys;
+import dev.dynsni.core.MasterKeys;
 
 import java.nio.file.Path;
 import java.sql.Connection;

@@ -8,9 +8,9 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 
-import dev.dynsni.CertificateRecord;
-import dev.dynsni.internal.MasterKeys;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.MasterKeys;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

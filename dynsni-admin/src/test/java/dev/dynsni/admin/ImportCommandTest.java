@@ -10,7 +10,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.FreePorts;
 import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Test;

@@ -14,7 +14,7 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.DynamicSniSslContextFactory;
-import dev.dynsni.internal.Pem;
+import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.eclipse.jetty.server.HttpConnectionFactory;

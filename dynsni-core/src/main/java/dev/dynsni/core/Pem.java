@@ -1,0 +1,224 @@
+package dev.dynsni.core;
+
+import java.io.IOException;
+import java.io.StringReader;
+import java.security.GeneralSecurityException;
+import java.security.MessageDigest;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.CertificateException;
+import java.security.cert.X509Certificate;
+import java.math.BigInteger;
+import java.security.interfaces.ECPrivateKey;
+import java.security.interfaces.ECPublicKey;
+import java.security.interfaces.RSAPrivateCrtKey;
+import java.security.interfaces.RSAPublicKey;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.asn1.x9.X9ECParameters;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.crypto.ec.CustomNamedCurves;
+import org.bouncycastle.math.ec.ECPoint;
+import org.bouncycastle.math.ec.FixedPointCombMultiplier;
+import org.bouncycastle.openssl.PEMEncryptedKeyPair;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+
+/**
+ * PEM decoding through BouncyCastle: certificate chains, and RSA / EC private keys in PKCS#1,
+ * PKCS#8 and SEC1 form. Stateless and thread-safe. Error messages never contain key material.
+ */
+public final class Pem
+{
+    private static final JcaX509CertificateConverter CERTIFICATES = new JcaX509CertificateConverter();
+    private static final JcaPEMKeyConverter KEYS = new JcaPEMKeyConverter();
+
+    private Pem()
+    {
+    }
+
+    /**
+     * @param pem one or more {@code CERTIFICATE} blocks
+     * @return the certificates in file order
+     * @throws InvalidCredentialException when the text holds no certificate or one does not parse
+     */
+    public static List<X509Certificate> readCertificates(String pem) throws InvalidCredentialException
+    {
+        List<X509Certificate> certificates = new ArrayList<>();
+        try (PEMParser parser = new PEMParser(new StringReader(pem)))
+        {
+            Object object;
+            while ((object = parser.readObject()) != null)
+            {
+                if (object instanceof X509CertificateHolder holder)
+                    certificates.add(CERTIFICATES.getCertificate(holder));
+                else
+                    throw new InvalidCredentialException("certificate PEM holds an unexpected " + kind(object) + " block");
+            }
+        }
+        catch (IOException | CertificateException | RuntimeException x)
+        {
+            throw new InvalidCredentialException("certificate PEM does not parse: " + safeMessage(x));
+        }
+        if (certificates.isEmpty())
+            throw new InvalidCredentialException("certificate PEM holds no certificate");
+        return certificates;
+    }
+
+    /**
+     * @param pem a private key: {@code RSA PRIVATE KEY} (PKCS#1), {@code EC PRIVATE KEY} (SEC1, with or
+     *            without an {@code EC PARAMETERS} block) or {@code PRIVATE KEY} (PKCS#8)
+     * @return the key
+     * @throws InvalidCredentialException when there is no key, more than one, an encrypted one, or it does not parse
+     */
+    public static PrivateKey readPrivateKey(String pem) throws InvalidCredentialException
+    {
+        PrivateKey key = null;
+        try (PEMParser parser = new PEMParser(new StringReader(pem)))
+        {
+            Object object;
+            while ((object = parser.readObject()) != null)
+            {
+                PrivateKey found;
+                if (object instanceof PEMKeyPair pair)
+                    found = KEYS.getPrivateKey(pair.getPrivateKeyInfo());
+                else if (object instanceof PrivateKeyInfo info)
+                    found = KEYS.getPrivateKey(info);
+                else if (object instanceof ASN1ObjectIdentifier)
+                    continue; // EC PARAMETERS before a SEC1 key
+                else if (object instanceof PEMEncryptedKeyPair || object instanceof PKCS8EncryptedPrivateKeyInfo)
+                    throw new InvalidCredentialException("private key PEM is password-protected; store it unencrypted (the store encrypts keys at rest)");
+                else if (object instanceof X509CertificateHolder)
+                    continue; // tolerate a combined file; certificates are read separately
+                else
+                    throw new InvalidCredentialException("private key PEM holds an unexpected " + kind(object) + " block");
+                if (key != null)
+                    throw new InvalidCredentialException("private key PEM holds more than one key");
+                key = found;
+            }
+        }
+        catch (IOException | RuntimeException x)
+        {
+            throw new InvalidCredentialException("private key PEM does not parse: " + safeMessage(x));
+        }
+        if (key == null)
+            throw new InvalidCredentialException("private key PEM holds no private key");
+        return key;
+    }
+
+    /**
+     * @param key a private key
+     * @return the TLS key type it serves: {@code RSA}, {@code RSASSA-PSS}, {@code EC} or {@code EdDSA}
+     * @throws InvalidCredentialException for other algorithms
+     */
+    public static String keyType(PrivateKey key) throws InvalidCredentialException
+    {
+        return switch (key.getAlgorithm())
+        {
+            case "RSA" -> "RSA";
+            case "RSASSA-PSS" -> "RSASSA-PSS";
+            case "EC", "ECDSA" -> "EC";
+            case "Ed25519", "Ed448", "EdDSA" -> "EdDSA";
+            default -> throw new InvalidCredentialException("unsupported private key algorithm " + key.getAlgorithm());
+        };
+    }
+
+    private static final Map<BigInteger, X9ECParameters> CURVES = Map.of(
+        CustomNamedCurves.getByName("secp256r1").getN(), CustomNamedCurves.getByName("secp256r1"),
+        CustomNamedCurves.getByName("secp384r1").getN(), CustomNamedCurves.getByName("secp384r1"),
+        CustomNamedCurves.getByName("secp521r1").getN(), CustomNamedCurves.getByName("secp521r1"));
+
+    /**
+     * @return whether {@code key} is the private half of {@code publicKey}. For EC keys on P-256,
+     *     P-384 and P-521 the public point is derived from the private scalar (fixed-base comb, about
+     *     50 µs for P-256, against about 1 ms for a JDK sign-and-verify) and compared; for RSA the
+     *     modulus and exponent are compared; anything else is proven by a signature
+     */
+    public static boolean matches(PrivateKey key, PublicKey publicKey)
+    {
+        try
+        {
+            if (key instanceof ECPrivateKey ec && publicKey instanceof ECPublicKey pub)
+            {
+                BigInteger order = ec.getParams().getOrder();
+                X9ECParameters curve = CURVES.get(order);
+                if (curve != null && order.equals(pub.getParams().getOrder()) &&
+                    ec.getParams().getCurve().getField().getFieldSize() == curve.getCurve().getFieldSize())
+                {
+                    BigInteger d = ec.getS();
+                    if (d.signum() <= 0 || d.compareTo(order) >= 0)
+                        return false;
+                    ECPoint q = new FixedPointCombMultiplier().multiply(curve.getG(), d).normalize();
+                    return q.getAffineXCoord().toBigInteger().equals(pub.getW().getAffineX()) &&
+                        q.getAffineYCoord().toBigInteger().equals(pub.getW().getAffineY());
+                }
+            }
+            if (key instanceof RSAPrivateCrtKey rsa)
+            {
+                return publicKey instanceof RSAPublicKey pub &&
+                    rsa.getModulus().equals(pub.getModulus()) &&
+                    rsa.getPublicExponent().equals(pub.getPublicExponent());
+            }
+            String algorithm = switch (keyType(key))
+            {
+                case "EC" -> "SHA256withECDSA";
+                case "EdDSA" -> key.getAlgorithm();
+                case "RSASSA-PSS" -> null;
+                default -> "SHA256withRSA";
+            };
+            if (algorithm == null)
+                return publicKey.getAlgorithm().equals(key.getAlgorithm());
+            byte[] challenge = "dynsni key match".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            Signature signer = Signature.getInstance(algorithm);
+            signer.initSign(key);
+            signer.update(challenge);
+            byte[] signature = signer.sign();
+            Signature verifier = Signature.getInstance(algorithm);
+            verifier.initVerify(publicKey);
+            verifier.update(challenge);
+            return verifier.verify(signature);
+        }
+        catch (GeneralSecurityException | InvalidCredentialException | RuntimeException x)
+        {
+            return false;
+        }
+    }
+
+    /**
+     * @return SHA-256 of the certificate's DER encoding, lower-case hex
+     */
+    public static String fingerprint(X509Certificate certificate)
+    {
+        try
+        {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
+        }
+        catch (GeneralSecurityException x)
+        {
+            throw new IllegalStateException(x);
+        }
+    }
+
+    private static String kind(Object object)
+    {
+        return object.getClass().getSimpleName();
+    }
+
+    private static String safeMessage(Throwable x)
+    {
+        String message = x.getMessage();
+        if (message == null || message.isBlank())
+            return x.getClass().getSimpleName();
+        // BouncyCastle messages name the structure that failed; cut anything long to stay free of data.
+        return message.length() > 160 ? message.substring(0, 160) : message;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.dynsni.core;
+
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * Every setting of the module, defined once: its property name (under {@link #PREFIX}), the bean
+ * property Jetty XML sets, its kind, its default and its documentation.
+ *
+ * <p>Everything else refers to these definitions or is checked against them by a test that fails
+ * on any difference: the defaults of {@code DynamicSniSslContextFactory} and the prefetch, the
+ * module's XML and {@code [ini-template]}, {@code docs/module.md}, and the admin tool's reading of
+ * a Jetty base. The documentation text is the {@code ##} comment of the ini-template, verbatim.</p>
+ */
+public enum Setting
+{
+    JDBC_URL("jdbc.url", Owner.FACTORY, "jdbcUrl", Kind.STRING, "", "DYNSNI_JDBC_URL",
+        "PostgreSQL JDBC URL (required), e.g. jdbc:postgresql://127.0.0.1:5432/hosting"),
+    JDBC_USER("jdbc.user", Owner.FACTORY, "jdbcUser", Kind.STRING, "", "DYNSNI_JDBC_USER",
+        "PostgreSQL user."),
+    JDBC_PASSWORD("jdbc.password", Owner.FACTORY, "jdbcPassword", Kind.SECRET, "", "DYNSNI_JDBC_PASSWORD",
+        "PostgreSQL password (or the environment variable DYNSNI_JDBC_PASSWORD, or jdbc.passwordFile)."),
+    JDBC_PASSWORD_FILE("jdbc.passwordFile", Owner.FACTORY, "jdbcPasswordFile", Kind.FILE, "", null,
+        "A file holding the PostgreSQL password, used when the password is not set (absolute or relative to $JETTY_BASE)."),
+    JDBC_SCHEMA("jdbc.schema", Owner.FACTORY, "jdbcSchema", Kind.STRING, "dynsni", "DYNSNI_JDBC_SCHEMA",
+        "Schema of the certificate table; created (and migrated) at start when missing."),
+    JDBC_POOL_SIZE("jdbc.poolSize", Owner.FACTORY, "jdbcPoolSize", Kind.INT, "4", null,
+        "Maximum PostgreSQL connections of this node."),
+    JDBC_TIMEOUT_MILLIS("jdbc.timeoutMillis", Owner.FACTORY, "jdbcTimeoutMillis", Kind.LONG, "2000", null,
+        "PostgreSQL connect and query timeout, in milliseconds."),
+
+    REDIS_ADDRESS("redis.address", Owner.FACTORY, "redisAddress", Kind.STRING, "", "DYNSNI_REDIS_URL",
+        "Redis address, redis://host:port or rediss://host:port (TLS). Empty: no Redis tier."),
+    REDIS_USER("redis.user", Owner.FACTORY, "redisUser", Kind.STRING, "", "DYNSNI_REDIS_USER",
+        "Redis user (ACL), if any."),
+    REDIS_PASSWORD("redis.password", Owner.FACTORY, "redisPassword", Kind.SECRET, "", "DYNSNI_REDIS_PASSWORD",
+        "Redis password, if any (or the environment variable DYNSNI_REDIS_PASSWORD, or redis.passwordFile)."),
+    REDIS_PASSWORD_FILE("redis.passwordFile", Owner.FACTORY, "redisPasswordFile", Kind.FILE, "", null,
+        "A file holding the Redis password, used when the password is not set."),
+    REDIS_CA_FILE("redis.caFile", Owner.FACTORY, "redisCaFile", Kind.FILE, "", null,
+        "PEM file of the CA certificates trusted for a rediss:// address (default: the JDK's)."),
+    REDIS_KEY_PREFIX("redis.keyPrefix", Owner.FACTORY, "redisKeyPrefix", Kind.STRING, "dynsni:", "DYNSNI_REDIS_KEY_PREFIX",
+        "Prefix of every Redis key this module writes."),
+    REDIS_TTL_SECONDS("redis.ttlSeconds", Owner.FACTORY, "redisTtlSeconds", Kind.LONG, "300", null,
+        "How long a certificate stays in Redis, in seconds."),
+    REDIS_NEGATIVE_TTL_SECONDS("redis.negativeTtlSeconds", Owner.FACTORY, "redisNegativeTtlSeconds", Kind.LONG, "30", null,
+        "How long Redis remembers that a host has no certificate, in seconds."),
+    REDIS_TIMEOUT_MILLIS("redis.timeoutMillis", Owner.FACTORY, "redisTimeoutMillis", Kind.LONG, "500", null,
+        "Redis command timeout, in milliseconds."),
+    REDIS_POOL_SIZE("redis.poolSize", Owner.FACTORY, "redisPoolSize", Kind.INT, "32", null,
+        "Most Redis connections of this node (how many cold lookups can overlap)."),
+
+    CACHE_MAX_ENTRIES("cache.maxEntries", Owner.FACTORY, "cacheMaxEntries", Kind.LONG, "10000", null,
+        "Maximum hosts held in the in-process cache of parsed certificates."),
+    CACHE_REFRESH_SECONDS("cache.refreshSeconds", Owner.FACTORY, "cacheRefreshSeconds", Kind.LONG, "300", null,
+        "Seconds after which a cached certificate is reloaded in the background (served meanwhile)."),
+    NEGATIVE_CACHE_MAX_ENTRIES("negativeCache.maxEntries", Owner.FACTORY, "negativeCacheMaxEntries", Kind.LONG, "10000", null,
+        "Maximum unknown hosts remembered in process."),
+    NEGATIVE_CACHE_TTL_SECONDS("negativeCache.ttlSeconds", Owner.FACTORY, "negativeCacheTtlSeconds", Kind.LONG, "10", null,
+        "Seconds an unknown host is remembered in process."),
+    LOOKUP_TIMEOUT_MILLIS("lookupTimeoutMillis", Owner.FACTORY, "lookupTimeoutMillis", Kind.LONG, "3000", null,
+        "Longest a handshake waits for a certificate lookup, in milliseconds."),
+
+    PREFETCH("prefetch", Owner.PREFETCH, "enabled", Kind.BOOLEAN, "true", null,
+        "Resolve the certificate before the TLS handshake starts: the connection reads the ClientHello, looks its SNI host up asynchronously and only then hands the bytes to TLS, so no Jetty thread ever waits on Redis or PostgreSQL. false: the key manager waits (up to lookupTimeoutMillis)."),
+    PREFETCH_MAX_CLIENT_HELLO_BYTES("prefetch.maxClientHelloBytes", Owner.PREFETCH, "maxClientHelloBytes", Kind.INT, "16389", 64, null,
+        "Largest ClientHello accepted before the handshake, in bytes (at most one TLS packet, 16709)."),
+    PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS("prefetch.clientHelloTimeoutMillis", Owner.PREFETCH, "clientHelloTimeoutMillis", Kind.LONG, "10000", null,
+        "Longest time a client may take to send its ClientHello, in milliseconds."),
+    PREFETCH_TIMEOUT_MILLIS("prefetch.timeoutMillis", Owner.PREFETCH, "prefetchTimeoutMillis", Kind.LONG, "0", 0, null,
+        "Longest a connection waits for its lookup before the handshake goes on under the unknown-host policy, in milliseconds; 0: lookupTimeoutMillis."),
+
+    DEFAULT_CERTIFICATE("default.certificate", Owner.FACTORY, "defaultCertificatePath", Kind.FILE, "", null,
+        "Default certificate chain (PEM file, absolute or relative to $JETTY_BASE), served to clients without SNI and, with unknownHostPolicy=default, to hosts without a certificate."),
+    DEFAULT_KEY("default.key", Owner.FACTORY, "defaultKeyPath", Kind.FILE, "", null,
+        "Private key of the default certificate (PEM file, absolute or relative to $JETTY_BASE)."),
+    UNKNOWN_HOST_POLICY("unknownHostPolicy", Owner.FACTORY, "unknownHostPolicy", Kind.CHOICE, "default", null,
+        "What a handshake for a host without a certificate gets: default (the default certificate when one is configured, else a handshake failure) or reject (a handshake failure).",
+        "default", "reject"),
+
+    MASTER_KEY_FILE("masterKeyFile", Owner.FACTORY, "masterKeyFile", Kind.FILE, "", "DYNSNI_MASTER_KEY_FILE",
+        "A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and Redis (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM."),
+    PREVIOUS_MASTER_KEY_FILES("previousMasterKeyFiles", Owner.FACTORY, "previousMasterKeyFiles", Kind.FILES, "", null,
+        "Comma-separated older master key files, still read while \"dynsni rotate-master-key\" runs."),
+    REBUILD_CONTEXT_ON_CHANGE("rebuildContextOnChange", Owner.FACTORY, "rebuildContextOnChange", Kind.BOOLEAN, "false", null,
+        "Whether every certificate change rebuilds the SSL context (debounced), so that no TLS session of a removed or replaced certificate can be resumed; costs full handshakes after each change."),
+    REBUILD_DELAY_MILLIS("rebuildDelayMillis", Owner.FACTORY, "rebuildDelayMillis", Kind.LONG, "250", null,
+        "Debounce delay of those rebuilds, in milliseconds.");
+
+    /** The prefix of every property name. */
+    public static final String PREFIX = "jetty.dynamicSni.";
+
+    /** The bean a setting configures. */
+    public enum Owner
+    {
+        /** {@code DynamicSniSslContextFactory} (XML id {@code sslContextFactory}). */
+        FACTORY,
+        /** {@code PrefetchInstaller} (XML id {@code dynamicSniPrefetch}). */
+        PREFETCH
+    }
+
+    /** How a value is written and read. */
+    public enum Kind
+    {
+        /** Free text; blank means unset. */
+        STRING,
+        /** Free text never shown: logs, JMX and {@code doctor} print {@code ***}. */
+        SECRET,
+        /** A file path; relative paths resolve against {@code $JETTY_BASE}. */
+        FILE,
+        /** Comma-separated file paths. */
+        FILES,
+        /** A whole number of the Java type {@code int}, at least the minimum. */
+        INT,
+        /** A whole number of the Java type {@code long}, at least the minimum. */
+        LONG,
+        /** {@code true} or {@code false}. */
+        BOOLEAN,
+        /** One of a fixed set of words, case-insensitive. */
+        CHOICE
+    }
+
+    private final String key;
+    private final Owner owner;
+    private final String beanProperty;
+    private final Kind kind;
+    private final String defaultValue;
+    private final long minimum;
+    private final String environmentVariable;
+    private final String description;
+    private final List<String> choices;
+
+    Setting(String key, Owner owner, String beanProperty, Kind kind, String defaultValue, String environmentVariable, String description, String... choices)
+    {
+        this(key, owner, beanProperty, kind, defaultValue, 1, environmentVariable, description, choices);
+    }
+
+    Setting(String key, Owner owner, String beanProperty, Kind kind, String defaultValue, long minimum, String environmentVariable, String description, String... choices)
+    {
+        this.key = key;
+        this.owner = owner;
+        this.beanProperty = beanProperty;
+        this.kind = kind;
+        this.defaultValue = defaultValue;
+        this.minimum = minimum;
+        this.environmentVariable = environmentVariable;
+        this.description = description;
+        this.choices = List.of(choices);
+    }
+
+    /** @return the full property name, e.g. {@code jetty.dynamicSni.redis.address} */
+    public String property()
+    {
+        return PREFIX + key;
+    }
+
+    /** @return the name after {@link #PREFIX}, e.g. {@code redis.address} */
+    public String key()
+    {
+        return key;
+    }
+
+    public Owner owner()
+    {
+        return owner;
+    }
+
+    /** @return the JavaBean property of the owner that Jetty XML sets, e.g. {@code redisAddress} */
+    public String beanProperty()
+    {
+        return beanProperty;
+    }
+
+    public Kind kind()
+    {
+        return kind;
+    }
+
+    /** @return the default as written in an ini file; empty when there is none */
+    public String defaultValue()
+    {
+        return defaultValue;
+    }
+
+    /** @return the smallest value accepted, for {@link Kind#INT} and {@link Kind#LONG} */
+    public long minimum()
+    {
+        return minimum;
+    }
+
+    /** @return the environment variable read when the property is not set, or null */
+    public String environmentVariable()
+    {
+        return environmentVariable;
+    }
+
+    /** @return the documentation, as in the ini-template */
+    public String description()
+    {
+        return description;
+    }
+
+    /** @return the words a {@link Kind#CHOICE} accepts */
+    public List<String> choices()
+    {
+        return choices;
+    }
+
+    /** @return the default as a {@code long}; only for numeric settings */
+    public long defaultLong()
+    {
+        return Long.parseLong(defaultValue);
+    }
+
+    /** @return the default as an {@code int}; only for {@link Kind#INT} */
+    public int defaultInt()
+    {
+        return Integer.parseInt(defaultValue);
+    }
+
+    /** @return the default as a {@code boolean}; only for {@link Kind#BOOLEAN} */
+    public boolean defaultBoolean()
+    {
+        return Boolean.parseBoolean(defaultValue);
+    }
+
+    /** @return the default text, or null when there is none */
+    public String defaultString()
+    {
+        return defaultValue.isEmpty() ? null : defaultValue;
+    }
+
+    /**
+     * Checks a numeric value against this setting's minimum.
+     *
+     * @throws IllegalStateException naming the property, the value and what is accepted
+     */
+    public long check(long value)
+    {
+        if (value < minimum)
+            throw new IllegalStateException(property() + "=" + value + (minimum == 1 ? " must be greater than 0" : " must be at least " + minimum));
+        return value;
+    }
+
+    /**
+     * Parses a value written in an ini file or on a command line.
+     *
+     * @return the value as {@link String}, {@link Integer}, {@link Long} or {@link Boolean}; null for blank
+     * @throws IllegalArgumentException naming the property, the value and what is accepted
+     */
+    public Object parse(String text)
+    {
+        if (text == null || text.isBlank())
+            return null;
+        String value = text.trim();
+        try
+        {
+            return switch (kind)
+            {
+                case INT -> (int)check(Integer.parseInt(value));
+                case LONG -> check(Long.parseLong(value));
+                case BOOLEAN ->
+                {
+                    if (!value.equalsIgnoreCase("true") && !value.equalsIgnoreCase("false"))
+                        throw new IllegalArgumentException(property() + "='" + value + "' is not valid: use true or false");
+                    yield Boolean.parseBoolean(value);
+                }
+                case CHOICE ->
+                {
+                    String word = value.toLowerCase(Locale.ROOT);
+                    if (!choices.contains(word))
+                        throw new IllegalArgumentException(property() + "='" + value + "' is not valid: use " + String.join(" or ", choices));
+                    yield word;
+                }
+                case SECRET -> text;
+                default -> value;
+            };
+        }
+        catch (NumberFormatException x)
+        {
+            throw new IllegalArgumentException(property() + "='" + value + "' is not a whole number");
+        }
+        catch (IllegalStateException x)
+        {
+            throw new IllegalArgumentException(x.getMessage());
+        }
+    }
+
+    /** @return the setting of a full property name, or null */
+    public static Setting ofProperty(String property)
+    {
+        for (Setting setting : values())
+        {
+            if (setting.property().equals(property))
+                return setting;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,437 @@
+package dev.dynsni.core.store;
+
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+import dev.dynsni.core.CertificateMap;
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.CertificateStore;
+import dev.dynsni.core.Pem;
+import dev.dynsni.core.RedisKeys;
+import dev.dynsni.core.Secrets;
+import org.redisson.Redisson;
+import org.redisson.api.RScript;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.StringCodec;
+import org.redisson.config.Config;
+import org.redisson.config.SingleServerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The shared cache tier: the records of each stored name under {@code <prefix>c:<name>} in Redis,
+ * through Redisson's asynchronous API, with a TTL. An empty value records "no certificate" (with a
+ * shorter TTL) so that unknown names are not re-read from PostgreSQL by every node.
+ *
+ * <p>Consistency: every change carries a version. Invalidation writes the version into a fence key
+ * {@code <prefix>f:<name>} and deletes the value; a write of data read from PostgreSQL carries the
+ * version it read and is refused by a Lua script when the fence is newer, so a slow reader can never
+ * put back a value older than a change already announced.</p>
+ *
+ * <p>It is normally the {@link CertificateMap} of a {@link CachingCertificateStore}. Used alone as
+ * a {@link CertificateStore}, it answers what Redis holds (names it does not hold are "cannot
+ * tell") and has no change feed.</p>
+ */
+public class RedisCertificateStore implements CertificateMap, CertificateStore
+{
+    private static final Logger LOG = LoggerFactory.getLogger(RedisCertificateStore.class);
+    private static final String FORMAT = "dynsni1";
+
+    private static final String PUT_SCRIPT =
+        "local f = redis.call('GET', KEYS[2]) " +
+        "if f and tonumber(f) > tonumber(ARGV[2]) then return 0 end " +
+        "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3]) " +
+        "return 1";
+
+    private final StoreCounters counters = new StoreCounters("redis");
+    private String address;
+    private String user;
+    private String password;
+    private String keyPrefix = "dynsni:";
+    private long ttlMillis = 300_000;
+    private long negativeTtlMillis = 30_000;
+    private long timeoutMillis = 500;
+    private String caFile;
+    private int poolSize = 32;
+    private volatile RedissonClient client;
+    private java.util.concurrent.ScheduledExecutorService healthCheck;
+    private volatile boolean downLogged;
+
+    /** @param address {@code redis://[user:password@]host:port[/database]} or {@code rediss://...} for TLS */
+    public void setAddress(String address)
+    {
+        this.address = address;
+    }
+
+    public String getAddress()
+    {
+        return redactedAddress();
+    }
+
+    public void setUser(String user)
+    {
+        this.user = user;
+    }
+
+    public void setPassword(String password)
+    {
+        this.password = password;
+    }
+
+    public void setKeyPrefix(String keyPrefix)
+    {
+        this.keyPrefix = keyPrefix;
+    }
+
+    public String getKeyPrefix()
+    {
+        return keyPrefix;
+    }
+
+    public void setTtlMillis(long ttlMillis)
+    {
+        this.ttlMillis = ttlMillis;
+    }
+
+    public void setNegativeTtlMillis(long negativeTtlMillis)
+    {
+        this.negativeTtlMillis = negativeTtlMillis;
+    }
+
+    public void setTimeoutMillis(long timeoutMillis)
+    {
+        this.timeoutMillis = timeoutMillis;
+    }
+
+    /** @param poolSize the most Redis connections of this node: how many cold lookups overlap */
+    public void setPoolSize(int poolSize)
+    {
+        this.poolSize = poolSize;
+    }
+
+    /** @param caFile PEM file of the CA certificates trusted for {@code rediss://}; empty: the JVM's default trust */
+    public void setCaFile(String caFile)
+    {
+        this.caFile = caFile;
+    }
+
+    @Override
+    public List<StoreCounters> getCounters()
+    {
+        return List.of(counters);
+    }
+
+    @Override
+    public CompletableFuture<Map<String, List<CertificateRecord>>> load(List<String> names)
+    {
+        return get(names);
+    }
+
+    @Override
+    public synchronized void start() throws Exception
+    {
+        if (client != null)
+            return;
+        if (address == null || address.isBlank())
+            throw new IllegalStateException("jetty.dynamicSni.redis.address is not set: set it to redis://host:port or rediss://host:port");
+        URI uri = URI.create(address.trim());
+        String scheme = uri.getScheme();
+        if (!"redis".equals(scheme) && !"rediss".equals(scheme) || uri.getHost() == null)
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
+        Config config = new Config();
+        config.setLazyInitialization(true);
+        config.setThreads(2);
+        config.setNettyThreads(4);
+        SingleServerConfig server = config.useSingleServer();
+        server.setAddress(scheme + "://" + uri.getHost() + ":" + (uri.getPort() > 0 ? uri.getPort() : 6379));
+        String userInfo = uri.getRawUserInfo();
+        String urlUser = null;
+        String urlPassword = null;
+        if (userInfo != null)
+        {
+            int colon = userInfo.indexOf(':');
+            urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
+            urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
+        }
+        String effectiveUser = user != null && !user.isEmpty() ? user : urlUser;
+        String effectivePassword = password != null && !password.isEmpty() ? password : urlPassword;
+        if (effectiveUser != null && !effectiveUser.isEmpty())
+            server.setUsername(effectiveUser);
+        if (effectivePassword != null && !effectivePassword.isEmpty())
+            server.setPassword(effectivePassword);
+        String path = uri.getPath();
+        if (path != null && path.length() > 1)
+            server.setDatabase(Integer.parseInt(path.substring(1)));
+        int timeout = (int)Math.max(50, timeoutMillis);
+        server.setTimeout(timeout);
+        server.setConnectTimeout(timeout);
+        server.setRetryAttempts(0);
+        server.setPingConnectionInterval(1000);
+        server.setKeepAlive(true);
+        server.setConnectionMinimumIdleSize(Math.min(2, poolSize));
+        server.setConnectionPoolSize(poolSize);
+        server.setSubscriptionConnectionMinimumIdleSize(0);
+        if (caFile != null && !caFile.isBlank())
+        {
+            if (!"rediss".equals(scheme))
+                throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
+            server.setSslTrustManagerFactory(trustManagers(caFile.trim()));
+        }
+        client = Redisson.create(config);
+        // The state seen over JMX must follow Redis even while every lookup is an L1 hit.
+        healthCheck = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            Thread thread = new Thread(r, "dynsni-redis-health");
+            thread.setDaemon(true);
+            return thread;
+        });
+        healthCheck.scheduleWithFixedDelay(this::checkHealth, 1000, 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
+    }
+
+    private void checkHealth()
+    {
+        try
+        {
+            if (client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE).pingAll(Math.max(50, timeoutMillis), java.util.concurrent.TimeUnit.MILLISECONDS))
+                markUp();
+            else
+                markUnavailable(new IllegalStateException("PING failed"));
+        }
+        catch (Throwable x)
+        {
+            markUnavailable(x);
+        }
+    }
+
+    @Override
+    public synchronized void stop() throws Exception
+    {
+        if (healthCheck != null)
+            healthCheck.shutdownNow();
+        if (client != null)
+            client.shutdown();
+        client = null;
+    }
+
+    private static javax.net.ssl.TrustManagerFactory trustManagers(String caFile) throws Exception
+    {
+        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        String pem;
+        try
+        {
+            pem = java.nio.file.Files.readString(java.nio.file.Path.of(caFile));
+        }
+        catch (java.io.IOException x)
+        {
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile=" + caFile + " cannot be read: " + x.getMessage());
+        }
+        int i = 0;
+        for (java.security.cert.X509Certificate certificate : Pem.readCertificates(pem))
+        {
+            trust.setCertificateEntry("ca" + i++, certificate);
+        }
+        javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+        factory.init(trust);
+        return factory;
+    }
+
+    private static String decode(String s)
+    {
+        return URLDecoder.decode(s, StandardCharsets.UTF_8);
+    }
+
+    private String redactedAddress()
+    {
+        return Secrets.redactUrl(address);
+    }
+
+    private String dataKey(String name)
+    {
+        return RedisKeys.dataKey(keyPrefix, name);
+    }
+
+    private String fenceKey(String name)
+    {
+        return RedisKeys.fenceKey(keyPrefix, name);
+    }
+
+    /**
+     * @return the names Redis holds, with their records (an empty list for "no certificate");
+     *     names Redis does not hold are absent
+     */
+    @Override
+    public CompletableFuture<Map<String, List<CertificateRecord>>> get(List<String> names)
+    {
+        RedissonClient client = this.client;
+        if (client == null)
+            return CompletableFuture.failedFuture(new IllegalStateException(this + " is not started"));
+        long start = System.nanoTime();
+        String[] keys = new String[names.size()];
+        for (int i = 0; i < keys.length; i++)
+        {
+            keys[i] = dataKey(names.get(i));
+        }
+        return client.getBuckets(StringCodec.INSTANCE).<String>getAsync(keys).toCompletableFuture().handle((values, failure) ->
+        {
+            counters.record(start);
+            if (failure != null)
+            {
+                markDown(failure);
+                throw new CompletionFailure("Redis lookup failed: " + failure, failure);
+            }
+            markUp();
+            Map<String, List<CertificateRecord>> result = new HashMap<>();
+            for (String name : names)
+            {
+                String value = values.get(dataKey(name));
+                if (value == null)
+                    continue;
+                List<CertificateRecord> records = decode(name, value);
+                if (records != null)
+                    result.put(name, records);
+            }
+            (result.size() == names.size() ? counters.hits : counters.misses).increment();
+            return result;
+        });
+    }
+
+    /**
+     * Writes what PostgreSQL holds for a name, unless a newer change was announced meanwhile.
+     *
+     * @param version the largest version among the records, 0 for none
+     */
+    @Override
+    public CompletableFuture<Boolean> put(String name, List<CertificateRecord> records, long version)
+    {
+        RedissonClient client = this.client;
+        if (client == null)
+            return CompletableFuture.completedFuture(false);
+        long ttl = records.isEmpty() ? negativeTtlMillis : ttlMillis;
+        return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, PUT_SCRIPT, RScript.ReturnType.INTEGER,
+                List.of(dataKey(name), fenceKey(name)), encode(records), String.valueOf(version), String.valueOf(ttl))
+            .toCompletableFuture()
+            .handle((written, failure) ->
+            {
+                if (failure != null)
+                {
+                    markDown(failure);
+                    return false;
+                }
+                return written != null && written == 1L;
+            });
+    }
+
+    /**
+     * Drops the cached value of a name and fences out writes of versions older than {@code version}.
+     */
+    @Override
+    public CompletableFuture<Boolean> invalidate(String name, long version)
+    {
+        RedissonClient client = this.client;
+        if (client == null)
+            return CompletableFuture.completedFuture(false);
+        // The fence lives at least as long as any in-flight read could take.
+        long fenceTtl = Math.max(RedisKeys.MIN_FENCE_TTL_MILLIS, timeoutMillis * 20);
+        return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, RedisKeys.INVALIDATE_SCRIPT, RScript.ReturnType.INTEGER,
+                List.of(dataKey(name), fenceKey(name)), String.valueOf(version <= 0 ? Long.MAX_VALUE / 2 : version), String.valueOf(fenceTtl))
+            .toCompletableFuture()
+            .handle((r, failure) ->
+            {
+                if (failure != null)
+                {
+                    markDown(failure);
+                    return false;
+                }
+                return true;
+            });
+    }
+
+    private void markUp()
+    {
+        if (!counters.isAvailable())
+            LOG.info("Redis tier is back tier=redis address={}", redactedAddress());
+        counters.setAvailable(true);
+        downLogged = false;
+    }
+
+    private void markDown(Throwable failure)
+    {
+        counters.errors.increment();
+        markUnavailable(failure);
+    }
+
+    private void markUnavailable(Throwable failure)
+    {
+        counters.setAvailable(false);
+        if (!downLogged)
+        {
+            downLogged = true;
+            LOG.warn("Redis tier failing tier=redis address={} reason={}", redactedAddress(), String.valueOf(failure));
+        }
+    }
+
+    static String encode(List<CertificateRecord> records)
+    {
+        StringBuilder out = new StringBuilder(FORMAT).append('\n');
+        Base64.Encoder b64 = Base64.getEncoder();
+        for (CertificateRecord record : records)
+        {
+            out.append(record.keyType()).append(' ')
+                .append(record.keyEncoding()).append(' ')
+                .append(record.version()).append(' ')
+                .append(b64.encodeToString(record.chainPem().getBytes(StandardCharsets.UTF_8))).append(' ')
+                .append(b64.encodeToString(record.keyPem().getBytes(StandardCharsets.UTF_8))).append('\n');
+        }
+        return out.toString();
+    }
+
+    /** @return the records, or null when the value is not in a format this node reads */
+    static List<CertificateRecord> decode(String name, String value)
+    {
+        String[] lines = value.split("\n");
+        if (lines.length == 0 || !FORMAT.equals(lines[0]))
+            return null;
+        List<CertificateRecord> records = new ArrayList<>(lines.length - 1);
+        Base64.Decoder b64 = Base64.getDecoder();
+        try
+        {
+            for (int i = 1; i < lines.length; i++)
+            {
+                String[] fields = lines[i].split(" ");
+                if (fields.length != 5)
+                    return null;
+                records.add(new CertificateRecord(name, fields[0], new String(b64.decode(fields[3]), StandardCharsets.UTF_8),
+                    new String(b64.decode(fields[4]), StandardCharsets.UTF_8), fields[1], Long.parseLong(fields[2])));
+            }
+        }
+        catch (IllegalArgumentException x)
+        {
+            return null;
+        }
+        return records;
+    }
+
+    @Override
+    public String toString()
+    {
+        return "RedisCertificateStore[address=" + redactedAddress() + ", keyPrefix=" + keyPrefix + "]";
+    }
+
+    /** A failure of the Redis tier, without a stack trace of its own. */
+    static final class CompletionFailure extends RuntimeException
+    {
+        CompletionFailure(String message, Throwable cause)
+        {
+            super(message, cause, false, false);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+package dev.dynsni.core;
+
+import java.time.Duration;
+import java.time.Instant;
+
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.Credential;
+import dev.dynsni.testing.TestPki;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class CredentialParserTest
+{
+    private static final TestPki PKI = new TestPki();
+
+    private static CertificateRecord record(String keyType, String chain, String key)
+    {
+        return new CertificateRecord("host.example.com", keyType, chain, key, CertificateRecord.PLAIN, 1);
+    }
+
+    @Test
+    void parse_ecSec1AndPkcs8_rsaPkcs1AndPkcs8() throws Exception
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        TestPki.Issued rsa = PKI.rsa("host.example.com");
+        long now = System.currentTimeMillis();
+        assertTrue(ec.traditionalKeyPem().contains("EC PRIVATE KEY"));
+        assertTrue(rsa.traditionalKeyPem().contains("RSA PRIVATE KEY"));
+        assertEquals("EC", CredentialParser.parse(record("EC", ec.chainPem(), ec.traditionalKeyPem()), now).getKeyType());
+        assertEquals("EC", CredentialParser.parse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()), now).getKeyType());
+        assertEquals("RSA", CredentialParser.parse(record("RSA", rsa.chainPem(), rsa.traditionalKeyPem()), now).getKeyType());
+        assertEquals("RSA", CredentialParser.parse(record("RSA", rsa.chainPem(), rsa.pkcs8KeyPem()), now).getKeyType());
+    }
+
+    @Test
+    void parse_putsChainLeafFirst() throws Exception
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        Credential credential = CredentialParser.parse(record("EC", ec.reversedChainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
+        assertEquals(ec.certificate(), credential.getChain()[0]);
+        assertEquals(PKI.caCertificate(), credential.getChain()[1]);
+        assertEquals(Pem.fingerprint(ec.certificate()), credential.getFingerprint());
+    }
+
+    @Test
+    void parse_dropsCertificatesOffTheLeafPath() throws Exception
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        TestPki.Issued unrelated = new TestPki("other CA").ec("other.example.com");
+        Credential credential = CredentialParser.parse(record("EC", TestPki.pem(unrelated.certificate()) + ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
+        assertEquals(2, credential.getChain().length);
+        assertEquals(ec.certificate(), credential.getChain()[0]);
+    }
+
+    @Test
+    void parse_keyMismatch_isRejected()
+    {
+        TestPki.Issued a = PKI.ec("a.example.com");
+        TestPki.Issued b = PKI.ec("b.example.com");
+        InvalidCredentialException x = assertThrows(InvalidCredentialException.class,
+            () -> CredentialParser.parse(record("EC", a.chainPem(), b.pkcs8KeyPem()), System.currentTimeMillis()));
+        assertEquals("private key does not match any certificate of the chain", x.getMessage());
+    }
+
+    @Test
+    void parse_rsaKeyMismatch_isRejected()
+    {
+        TestPki.Issued a = PKI.rsa("a.example.com");
+        TestPki.Issued b = PKI.rsa("b.example.com");
+        assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("RSA", a.chainPem(), b.traditionalKeyPem()), System.currentTimeMillis()));
+    }
+
+    @Test
+    void parse_outsideValidity_isRejected()
+    {
+        TestPki.Issued expired = PKI.issue(false, Instant.now().minus(Duration.ofDays(10)), Instant.now().minus(Duration.ofDays(1)), "old.example.com");
+        TestPki.Issued future = PKI.issue(false, Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(10)), "new.example.com");
+        long now = System.currentTimeMillis();
+        assertTrue(assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("EC", expired.chainPem(), expired.pkcs8KeyPem()), now))
+            .getMessage().startsWith("certificate expired at"));
+        assertTrue(assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("EC", future.chainPem(), future.pkcs8KeyPem()), now))
+            .getMessage().startsWith("certificate is not valid before"));
+    }
+
+    @Test
+    void parse_corruptOrEmptyPem_isRejectedWithoutKeyMaterialInTheMessage()
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        String key = ec.pkcs8KeyPem();
+        String corruptKey = key.substring(0, 40) + "!!!!" + key.substring(44);
+        for (String[] bad : new String[][]{
+            {"", key},
+            {"garbage", key},
+            {"-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", key},
+            {ec.chainPem(), ""},
+            {ec.chainPem(), corruptKey},
+            {ec.chainPem(), ec.chainPem()},
+            {ec.chainPem(), key + key}
+        })
+        {
+            InvalidCredentialException x = assertThrows(InvalidCredentialException.class,
+                () -> CredentialParser.parse(record("EC", bad[0], bad[1]), System.currentTimeMillis()));
+            assertFalse(x.getMessage().contains(key.substring(30, 60)), x.getMessage());
+        }
+    }
+
+    @Test
+    void parse_rowKeyTypeContradictingTheKey_isRejected()
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("RSA", ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis()));
+    }
+
+    @Test
+    void parse_unknownKeyEncoding_isRejected()
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        CertificateRecord encrypted = new CertificateRecord("host.example.com", "EC", ec.chainPem(), "opaque", "aes256gcm:k1", 1);
+        assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(encrypted, System.currentTimeMillis()));
+    }
+
+    @Test
+    void credential_toStringNeverShowsTheKey() throws Exception
+    {
+        TestPki.Issued ec = PKI.ec("host.example.com");
+        Credential credential = CredentialParser.parse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
+        assertFalse(credential.toString().contains("PRIVATE"));
+        assertFalse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()).toString().contains("PRIVATE"));
+    }
+}

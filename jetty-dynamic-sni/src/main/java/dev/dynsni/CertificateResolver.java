@@ -1,0 +1,341 @@
+package dev.dynsni;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import javax.net.ssl.ExtendedSSLSession;
+import javax.net.ssl.SNIHostName;
+import javax.net.ssl.SNIServerName;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.SSLSession;
+import javax.net.ssl.StandardConstants;
+
+import com.github.benmanes.caffeine.cache.Cache;
+import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.Ticker;
+import dev.dynsni.core.CertificateStore;
+import dev.dynsni.core.ChangeFeed;
+import dev.dynsni.core.Credential;
+import dev.dynsni.core.HostNames;
+import dev.dynsni.core.MasterKeys;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Answers "what does this connection get for this host?": the one place that normalises SNI, holds
+ * the in-process caches, applies the default certificate, {@code sniRequired} and the unknown-host
+ * policy, and counts the outcome. The SNI prefetch and the key manager both ask it; neither knows
+ * the other.
+ *
+ * <p>The handshake path reads one way: connection (prefetch or key manager) &rarr; resolver &rarr;
+ * {@link CredentialCache} (L1) &rarr; {@link CertificateStore} (Redis, then PostgreSQL).</p>
+ *
+ * <p><b>Hand-over.</b> With the prefetch, the lookup happens before the TLS engine exists. When the
+ * prefetch hands the connection to TLS it leaves its answer here, keyed by the new engine
+ * ({@link #handOver}); the key manager takes it back ({@link #resolve(SSLSession, SSLEngine)}) and
+ * uses it when it is for the SNI the engine parsed, so a handshake reads each tier at most once,
+ * whatever L1 evicted meanwhile. Answers are held with weak keys and a short expiry: an engine that
+ * never reaches the key manager (a resumed session, a client gone) costs nothing.</p>
+ *
+ * <p>Concurrency: every method is thread-safe and lock-free on the hit path; only
+ * {@link #resolve(SSLSession, SSLEngine)} may wait, on a miss without a prefetch, at most
+ * {@code lookupTimeoutMillis}.</p>
+ */
+final class CertificateResolver
+{
+    private static final Logger LOG = LoggerFactory.getLogger(CertificateResolver.class);
+
+    /** What a handshake gets. */
+    enum Outcome
+    {
+        /** The host's own certificate (exact or wildcard). */
+        TENANT,
+        /** The default certificate. */
+        DEFAULT,
+        /** Nothing: the handshake fails with an alert. */
+        REJECT
+    }
+
+    /** One handshake's answer: the normalised host (null without a valid SNI), what it is served, and why. */
+    record Resolution(String host, HostCredentials credentials, Outcome outcome)
+    {
+        /** @return the credential of the key type valid now, or null */
+        Credential select(String keyType, long nowMillis)
+        {
+            return credentials == null ? null : credentials.select(keyType, nowMillis);
+        }
+    }
+
+    /** What a prefetch learned before the engine existed. */
+    private record HandOver(String host, HostCredentials credentials, boolean gaveUp)
+    {
+    }
+
+    private final CredentialCache cache;
+    private final HostCredentials defaultCredentials;
+    private final boolean policyRejects;
+    private final boolean sniRequired;
+    private final long lookupTimeoutMillis;
+    private final DynamicSniStatistics statistics;
+    private final Cache<SSLEngine, HandOver> handOvers;
+
+    /**
+     * @param defaultCredential served under the {@code default} policy and without SNI; null for none
+     * @param policyRejects     whether the unknown-host policy is {@code reject}
+     */
+    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, boolean sniRequired,
+                        long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
+    {
+        this.cache = new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.refreshAfterWrite(),
+            sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker);
+        this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
+        this.policyRejects = policyRejects;
+        this.sniRequired = sniRequired;
+        this.lookupTimeoutMillis = lookupTimeoutMillis;
+        this.statistics = statistics;
+        this.handOvers = Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build();
+    }
+
+    /** Sizes and lifetimes of the in-process caches. */
+    record CacheSizing(long maxEntries, Duration refreshAfterWrite, long negativeMaxEntries, Duration negativeTtl)
+    {
+    }
+
+    // ---- the prefetch's side
+
+    /**
+     * Starts (or joins) the lookup of a host, without waiting.
+     *
+     * @param host a normalised host name
+     * @return a future of the host's credentials, null when it has none; completed at once on an L1 hit
+     */
+    CompletableFuture<HostCredentials> lookup(String host)
+    {
+        return cache.resolve(host);
+    }
+
+    /**
+     * @param host        a normalised host
+     * @param credentials what its lookup found (null: none)
+     * @return whether a handshake for it fails whatever happens, so it can be refused before TLS
+     */
+    boolean refuses(String host, HostCredentials credentials)
+    {
+        return decide(host, credentials) == Outcome.REJECT;
+    }
+
+    /** Counts a handshake refused before TLS started. */
+    void countRefused()
+    {
+        statistics.rejected.increment();
+    }
+
+    /**
+     * Leaves a prefetch's answer for the handshake of the engine.
+     *
+     * @param gaveUp whether the lookup failed or timed out: the key manager must not wait again
+     */
+    void handOver(SSLEngine engine, String host, HostCredentials credentials, boolean gaveUp)
+    {
+        if (engine != null && host != null)
+            handOvers.put(engine, new HandOver(host, credentials, gaveUp));
+    }
+
+    /** @return the longest a connection or handshake waits for a lookup, ms */
+    long getLookupTimeoutMillis()
+    {
+        return lookupTimeoutMillis;
+    }
+
+    // ---- the key manager's side
+
+    /**
+     * Resolves a handshake: its SNI from the handshake session, the prefetch's answer when there
+     * was one for that host, else a lookup (waiting at most {@code lookupTimeoutMillis}), then the
+     * unknown-host policy. Counted once; call once per handshake.
+     *
+     * @param engine the handshake's engine, null for a socket
+     */
+    Resolution resolve(SSLSession session, SSLEngine engine)
+    {
+        HandOver handed = engine == null ? null : handOvers.asMap().remove(engine);
+        String raw = requestedHost(session);
+        if (raw == null)
+        {
+            statistics.noSni.increment();
+            return count(null, null, "no SNI");
+        }
+        String host = HostNames.normalize(raw);
+        if (host == null)
+        {
+            statistics.invalidSni.increment();
+            return count(null, null, "invalid SNI");
+        }
+        HostCredentials found;
+        if (handed != null && handed.host().equals(host))
+            found = handed.gaveUp() ? now(host) : handed.credentials();
+        else
+            found = await(host);
+        return count(host, found, found == null ? "unknown host" : null);
+    }
+
+    /** The lookup's result if it is already there: the prefetch already waited its time for it. */
+    private HostCredentials now(String host)
+    {
+        CompletableFuture<HostCredentials> future = cache.resolve(host);
+        if (future.isDone() && !future.isCompletedExceptionally())
+            return future.join();
+        statistics.loadTimeouts.increment();
+        if (LOG.isDebugEnabled())
+            LOG.debug("Prefetch gave up, not waiting sni={}", host);
+        return null;
+    }
+
+    private HostCredentials await(String host)
+    {
+        CompletableFuture<HostCredentials> future = cache.resolve(host);
+        if (future.isDone())
+            return future.isCompletedExceptionally() ? null : future.join();
+        try
+        {
+            return future.get(lookupTimeoutMillis, TimeUnit.MILLISECONDS);
+        }
+        catch (TimeoutException x)
+        {
+            statistics.loadTimeouts.increment();
+            if (LOG.isDebugEnabled())
+                LOG.debug("Lookup timed out sni={} timeoutMillis={}", host, lookupTimeoutMillis);
+            return null;
+        }
+        catch (InterruptedException x)
+        {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        catch (Exception x)
+        {
+            return null;
+        }
+    }
+
+    /** The unknown-host decision, the only one. */
+    private Outcome decide(String host, HostCredentials found)
+    {
+        if (found != null)
+            return Outcome.TENANT;
+        if (sniRequired || policyRejects || defaultCredentials == null)
+            return Outcome.REJECT;
+        return Outcome.DEFAULT;
+    }
+
+    private Resolution count(String host, HostCredentials found, String why)
+    {
+        Outcome outcome = decide(host, found);
+        switch (outcome)
+        {
+            case TENANT -> statistics.servedDynamic.increment();
+            case DEFAULT -> statistics.servedDefault.increment();
+            default -> statistics.rejected.increment();
+        }
+        if (why != null && LOG.isDebugEnabled())
+            LOG.debug("Handshake outcome={} sni={} reason={}", outcome, host, why);
+        return switch (outcome)
+        {
+            case TENANT -> new Resolution(host, found, outcome);
+            case DEFAULT -> new Resolution(host, defaultCredentials, outcome);
+            default -> new Resolution(host, null, outcome);
+        };
+    }
+
+    /**
+     * @return the host name the client asked for, as ASCII, or null when it sent none (or a form
+     *     JSSE cannot decode, which normalisation then rejects)
+     */
+    static String requestedHost(SSLSession session)
+    {
+        if (!(session instanceof ExtendedSSLSession extended))
+            return null;
+        List<SNIServerName> names = extended.getRequestedServerNames();
+        if (names == null)
+            return null;
+        for (SNIServerName name : names)
+        {
+            if (name.getType() != StandardConstants.SNI_HOST_NAME)
+                continue;
+            if (name instanceof SNIHostName hostName)
+                return hostName.getAsciiName();
+            // Not decodable as a host name: hand back something normalize() will reject.
+            return new String(name.getEncoded(), StandardCharsets.ISO_8859_1) + "\u0000";
+        }
+        return null;
+    }
+
+    /**
+     * @return the credential an alias names, if it is still exactly that one (the default, or what
+     *     L1 holds for its name); null otherwise
+     */
+    Credential byAlias(String alias)
+    {
+        if (defaultCredentials != null)
+        {
+            Credential held = defaultCredentials.byAlias(alias);
+            if (held != null)
+                return held;
+        }
+        String[] parts = alias.split("\\|");
+        if (parts.length != 4)
+            return null;
+        HostCredentials held = cache.peek(parts[1]);
+        return held == null ? null : held.byAlias(alias);
+    }
+
+    // ---- changes and operations
+
+    /** A stored name changed (or {@link ChangeFeed#EVICT_ALL}): drop what L1 holds of it. */
+    void onChange(String name, long version)
+    {
+        if (ChangeFeed.EVICT_ALL.equals(name))
+            cache.invalidateAll();
+        else
+            cache.invalidate(name, version);
+    }
+
+    /** Changes may have been missed: reload everything L1 holds, forget every unknown host. */
+    void onChangesLost()
+    {
+        cache.refreshAll();
+    }
+
+    /** Drops this node's copy of a stored name: an exact host (normalised here) or {@code *.parent}. */
+    void evict(String name)
+    {
+        String trimmed = name.trim();
+        if (trimmed.startsWith("*."))
+        {
+            String parent = HostNames.normalize(trimmed.substring(2));
+            if (parent != null)
+                cache.invalidate("*." + parent, 0);
+        }
+        else
+        {
+            String host = HostNames.normalize(trimmed);
+            if (host != null)
+                cache.invalidate(host, 0);
+        }
+    }
+
+    void evictAll()
+    {
+        cache.invalidateAll();
+    }
+
+    /** @return L1, for tests and the benchmarks */
+    CredentialCache cache()
+    {
+        return cache;
+    }
+}
