@@ -43,11 +43,11 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## PostgreSQL user.
 # jetty.dynamicSni.jdbc.user=
 
-## PostgreSQL password (or the environment variable DYNSNI_JDBC_PASSWORD).
+## PostgreSQL password (or the environment variable DYNSNI_JDBC_PASSWORD, or jdbc.passwordFile).
 # jetty.dynamicSni.jdbc.password=
 
-## A file holding the PostgreSQL password, used when the password is not set
-## (absolute or relative to $JETTY_BASE).
+## A file holding the PostgreSQL password, used when the password is not set (absolute or relative
+## to $JETTY_BASE).
 # jetty.dynamicSni.jdbc.passwordFile=
 
 ## Schema of the certificate table; created (and migrated) at start when missing.
@@ -65,7 +65,8 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## Redis user (ACL), if any.
 # jetty.dynamicSni.redis.user=
 
-## Redis password, if any (or the environment variable DYNSNI_REDIS_PASSWORD).
+## Redis password, if any (or the environment variable DYNSNI_REDIS_PASSWORD, or
+## redis.passwordFile).
 # jetty.dynamicSni.redis.password=
 
 ## A file holding the Redis password, used when the password is not set.
@@ -116,29 +117,29 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 # jetty.dynamicSni.prefetch.clientHelloTimeoutMillis=10000
 
 ## Longest a connection waits for its lookup before the handshake goes on under the unknown-host
-## policy, in milliseconds (default: lookupTimeoutMillis).
-# jetty.dynamicSni.prefetch.timeoutMillis=3000
+## policy, in milliseconds; 0: lookupTimeoutMillis.
+# jetty.dynamicSni.prefetch.timeoutMillis=0
 
-## Default certificate chain (PEM file, absolute or relative to $JETTY_BASE), served to
-## clients without SNI and, with unknownHostPolicy=default, to hosts without a certificate.
+## Default certificate chain (PEM file, absolute or relative to $JETTY_BASE), served to clients
+## without SNI and, with unknownHostPolicy=default, to hosts without a certificate.
 # jetty.dynamicSni.default.certificate=
 
 ## Private key of the default certificate (PEM file, absolute or relative to $JETTY_BASE).
 # jetty.dynamicSni.default.key=
 
-## What a handshake for a host without a certificate gets: default (the default certificate
-## when one is configured, else a handshake failure) or reject (a handshake failure).
+## What a handshake for a host without a certificate gets: default (the default certificate when one
+## is configured, else a handshake failure) or reject (a handshake failure).
 # jetty.dynamicSni.unknownHostPolicy=default
 
-## A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and
-## Redis (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM.
+## A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and Redis
+## (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM.
 # jetty.dynamicSni.masterKeyFile=
 
 ## Comma-separated older master key files, still read while "dynsni rotate-master-key" runs.
 # jetty.dynamicSni.previousMasterKeyFiles=
 
-## Whether every certificate change rebuilds the SSL context (debounced), so that no TLS session
-## of a removed or replaced certificate can be resumed; costs full handshakes after each change.
+## Whether every certificate change rebuilds the SSL context (debounced), so that no TLS session of
+## a removed or replaced certificate can be resumed; costs full handshakes after each change.
 # jetty.dynamicSni.rebuildContextOnChange=false
 
 ## Debounce delay of those rebuilds, in milliseconds.
