@@ -97,6 +97,12 @@ final class CredentialCache
         return positive.get(host);
     }
 
+    /** @return whether L1 holds an entry for the host, loaded or still loading */
+    boolean holds(String host)
+    {
+        return positive.getIfPresent(host) != null;
+    }
+
     /**
      * @return the credentials held for the host without loading, or null
      */
