@@ -34,6 +34,9 @@ import org.slf4j.LoggerFactory;
  * The source of truth: certificates in PostgreSQL, read through a HikariCP pool on a small bounded
  * executor, with a change feed from {@code LISTEN} on {@link ChangeFeed#CHANNEL}.
  *
+ * <p>{@link #start()} opens nothing synchronously: the pool fills, the schema is migrated and the
+ * feed subscribes on background threads.</p>
+ *
  * <p>Concurrency: {@link #load(List)} hands the query to the executor and returns at once; a full
  * queue fails the future instead of blocking. One daemon thread holds a dedicated connection that
  * LISTENs; it checks that connection every second, reconnects with backoff after any failure, and
@@ -167,16 +170,9 @@ public class JdbcCertificateStore implements CertificateStore
         });
         executor.allowCoreThreadTimeOut(true);
 
-        try
-        {
-            migrate();
-        }
-        catch (SQLException x)
-        {
-            counters.setAvailable(false);
-            LOG.warn("PostgreSQL not reachable at start, url={} reason={}; will retry in the background", Secrets.redactUrl(url), x.getMessage());
-        }
-
+        // Nothing here waits for PostgreSQL: the listener thread connects, migrates the schema and
+        // subscribes in the background (the first lookup migrates too if it comes first), so a node
+        // starts as fast when PostgreSQL is slow or down, and its tiers connect in parallel.
         running = true;
         listenerThread = new Thread(this::listenLoop, "dynsni-pg-listener");
         listenerThread.setDaemon(true);

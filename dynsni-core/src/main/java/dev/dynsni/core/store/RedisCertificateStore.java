@@ -61,6 +61,8 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     private String caFile;
     private int poolSize = 32;
     private volatile RedissonClient client;
+    /** Redisson's client, created in the background by {@link #start()}; null while stopped. */
+    private volatile CompletableFuture<RedissonClient> creating;
     private java.util.concurrent.ScheduledExecutorService healthCheck;
     private volatile boolean downLogged;
 
@@ -137,7 +139,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     @Override
     public synchronized void start() throws Exception
     {
-        if (client != null)
+        if (creating != null)
             return;
         if (address == null || address.isBlank())
             throw new IllegalStateException("jetty.dynamicSni.redis.address is not set: set it to redis://host:port or rediss://host:port");
@@ -184,7 +186,26 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                 throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
             server.setSslTrustManagerFactory(trustManagers(caFile.trim()));
         }
-        client = Redisson.create(config);
+        // Creating the client loads Redisson and Netty (a few hundred ms): done in the background, in
+        // parallel with the rest of the server's start; lookups meanwhile wait for it, without a thread.
+        CompletableFuture<RedissonClient> created = new CompletableFuture<>();
+        Thread creator = new Thread(() ->
+        {
+            try
+            {
+                RedissonClient c = Redisson.create(config);
+                client = c;
+                created.complete(c);
+            }
+            catch (Throwable x)
+            {
+                LOG.warn("Redis tier cannot start tier=redis address={} reason={}", redactedAddress(), String.valueOf(x));
+                created.completeExceptionally(x);
+            }
+        }, "dynsni-redis-start");
+        creating = created;
+        creator.setDaemon(true);
+        creator.start();
         // The state seen over JMX must follow Redis even while every lookup is an L1 hit.
         healthCheck = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
         {
@@ -198,6 +219,9 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
 
     private void checkHealth()
     {
+        RedissonClient client = this.client;
+        if (client == null)
+            return;
         try
         {
             if (client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE).pingAll(Math.max(50, timeoutMillis), java.util.concurrent.TimeUnit.MILLISECONDS))
@@ -216,9 +240,33 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     {
         if (healthCheck != null)
             healthCheck.shutdownNow();
-        if (client != null)
-            client.shutdown();
+        CompletableFuture<RedissonClient> c = creating;
+        creating = null;
         client = null;
+        if (c != null)
+        {
+            try
+            {
+                c.get(30, java.util.concurrent.TimeUnit.SECONDS).shutdown();
+            }
+            catch (java.util.concurrent.ExecutionException x)
+            {
+                // it never started: nothing to shut down
+            }
+        }
+    }
+
+    /**
+     * @return the client once created: at once after start-up, else a future completed by the
+     *     creating thread; a failed future while stopped
+     */
+    private CompletableFuture<RedissonClient> client()
+    {
+        RedissonClient c = client;
+        if (c != null)
+            return CompletableFuture.completedFuture(c);
+        CompletableFuture<RedissonClient> pending = creating;
+        return pending != null ? pending : CompletableFuture.failedFuture(new IllegalStateException(this + " is not started"));
     }
 
     private static javax.net.ssl.TrustManagerFactory trustManagers(String caFile) throws Exception
@@ -273,7 +321,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     {
         RedissonClient client = this.client;
         if (client == null)
-            return CompletableFuture.failedFuture(new IllegalStateException(this + " is not started"));
+            return client().thenCompose(c -> get(names));
         long start = System.nanoTime();
         String[] keys = new String[names.size()];
         for (int i = 0; i < keys.length; i++)
@@ -314,7 +362,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     {
         RedissonClient client = this.client;
         if (client == null)
-            return CompletableFuture.completedFuture(false);
+            return client().handle((c, x) -> x).thenCompose(x -> x == null ? put(name, records, version) : CompletableFuture.completedFuture(false));
         long ttl = records.isEmpty() ? negativeTtlMillis : ttlMillis;
         return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, PUT_SCRIPT, RScript.ReturnType.INTEGER,
                 List.of(dataKey(name), fenceKey(name)), encode(records), String.valueOf(version), String.valueOf(ttl))
@@ -338,7 +386,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     {
         RedissonClient client = this.client;
         if (client == null)
-            return CompletableFuture.completedFuture(false);
+            return client().handle((c, x) -> x).thenCompose(x -> x == null ? invalidate(name, version) : CompletableFuture.completedFuture(false));
         // The fence lives at least as long as any in-flight read could take.
         long fenceTtl = Math.max(RedisKeys.MIN_FENCE_TTL_MILLIS, timeoutMillis * 20);
         return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, RedisKeys.INVALIDATE_SCRIPT, RScript.ReturnType.INTEGER,

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
+import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.Test;
@@ -59,6 +60,10 @@ class CachingCertificateStoreFenceTest
             {
             }
         });
+        try (var connection = TestServices.connect())
+        {
+            SchemaMigrations.migrate(connection, schema);
+        }
         store.start();
         try
         {
