@@ -31,7 +31,7 @@ import java.nio.charset.StandardCharsets;
  * {@code SNI}), the host string, and, only when the ClientHello spans several records, one array of
  * the ClientHello's size.</p>
  */
-public final class ClientHelloParser
+final class ClientHelloParser
 {
     /** Size of a TLS record header: type, version, length. */
     public static final int RECORD_HEADER_LENGTH = 5;
