@@ -101,6 +101,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         Credential defaultCredential = loadDefaultCredential();
         store = configuredStore != null ? configuredStore : newCertificateStore();
         cacheExecutor = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(), r -> daemon(r, "dynsni-cache"));
+        // The first parse of a fresh JVM loads BouncyCastle and the JDK's X.509 code: done now, in
+        // parallel with the rest of the start, rather than on the first handshake.
+        cacheExecutor.execute(CredentialParser::warmUp);
         if (isRebuildContextOnChange())
             rebuildScheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dynsni-rebuild"));
         CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), Duration.ofSeconds(getCacheRefreshSeconds()),

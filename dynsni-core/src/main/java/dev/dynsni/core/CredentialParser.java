@@ -1,12 +1,13 @@
 package dev.dynsni.core;
 
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.List;
-
-import dev.dynsni.core.CertificateRecord;
-import dev.dynsni.core.Credential;
 
 /**
  * Turns PEM text into a {@link Credential}: finds the leaf by its match with the private key, puts the
@@ -16,6 +17,50 @@ public final class CredentialParser
 {
     private CredentialParser()
     {
+    }
+
+    /** A public, self-signed certificate (no secret): only ever parsed by {@link #warmUp()}. */
+    private static final String WARM_UP_CERTIFICATE =
+        "-----BEGIN CERTIFICATE-----\n" +
+        "MIIBizCCATGgAwIBAgIUEGW4fLVSk7odqlKXFqC+xg4A9A8wCgYIKoZIzj0EAwIw\n" +
+        "GjEYMBYGA1UEAwwPd2FybS11cC5pbnZhbGlkMCAXDTI2MTEyOTE3MTkxNVoYDzIx\n" +
+        "MjYxMTA1MTcxOTE1WjAaMRgwFgYDVQQDDA93YXJtLXVwLmludmFsaWQwWTATBgcq\n" +
+        "hkjOPQIBBggqhkjOPQMBBwNCAARi7jIEnlerWQeJm8/ZBjzYa87gKwgsh+yscZo/\n" +
+        "HZuEfp496QcKMJdQ03+tGOjwnGNMaQeHnuU5b7mo1OYTaE82o1MwUTAdBgNVHQ4E\n" +
+        "FgQUCZwkNfEOe3eVDZfclDlPYLn0fZIwHwYDVR0jBBgwFoAUCZwkNfEOe3eVDZfc\n" +
+        "lDlPYLn0fZIwDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiEA5H8D\n" +
+        "z6fU3vIN74JyRQ64pp0fDUgIs8SMODk5GcJ2hdsCIHU6mcY1cOIbf+CG+d6TlygD\n" +
+        "xAV3f6yWcp7QCBJVR/5E\n" +
+        "-----END CERTIFICATE-----\n";
+
+    /**
+     * Runs each step of a parse once on throw-away input (the certificate above, a key generated on
+     * the spot), so the classes and tables the first real parse needs (BouncyCastle's PEM parser and
+     * curve tables, the JDK's X.509 and key factories) are loaded before the first handshake asks:
+     * on a fresh JVM that first parse costs about a second, which a node pays in the background at
+     * start instead of on its first handshake. Never throws.
+     *
+     * @return whether every step ran
+     */
+    public static boolean warmUp()
+    {
+        try
+        {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
+            generator.initialize(new ECGenParameterSpec("secp256r1"));
+            KeyPair keys = generator.generateKeyPair();
+            String keyPem = "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, new byte[]{'\n'}).encodeToString(keys.getPrivate().getEncoded()) +
+                "\n-----END PRIVATE KEY-----\n";
+            X509Certificate certificate = Pem.readCertificates(WARM_UP_CERTIFICATE).get(0);
+            PrivateKey key = Pem.readPrivateKey(keyPem);
+            Pem.fingerprint(certificate);
+            Pem.keyType(key);
+            return Pem.matches(key, keys.getPublic()) && !Pem.matches(key, certificate.getPublicKey());
+        }
+        catch (Throwable x)
+        {
+            return false;
+        }
     }
 
     /**

@@ -131,4 +131,10 @@ class CredentialParserTest
         assertFalse(credential.toString().contains("PRIVATE"));
         assertFalse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()).toString().contains("PRIVATE"));
     }
+
+    @Test
+    void warmUp_parsesItsThrowAwayCredential()
+    {
+        assertTrue(CredentialParser.warmUp());
+    }
 }
