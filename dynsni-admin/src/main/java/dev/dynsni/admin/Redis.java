@@ -182,7 +182,7 @@ final class Redis implements AutoCloseable
         try
         {
             await(client().getKeys().countExistsAsync(RedisKeys.fenceKey(store.getKeyPrefix(), "dynsni-admin-probe")).toCompletableFuture(), "checking");
-            return "";
+            return " (Redis answers: is the user allowed EVALSHA and SCRIPT LOAD on the prefix's keys? --verbose shows Redis's reply)";
         }
         catch (CliException x)
         {
