@@ -9,8 +9,9 @@ import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /**
- * What every subcommand has: {@code --verbose}, the output streams of its command line, and the
- * root command (for the environment).
+ * What every subcommand has: {@code --help}, {@code --verbose} (also accepted before the command's
+ * name), the output streams of its command line, and the root command (for the environment and
+ * the global options).
  */
 abstract class BaseCommand implements Callable<Integer>
 {
@@ -20,8 +21,17 @@ abstract class BaseCommand implements Callable<Integer>
     @ParentCommand
     DynSni root;
 
-    @Option(names = {"-v", "--verbose"}, description = "Show the causes of errors.")
+    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    boolean help;
+
+    @Option(names = {"-v", "--verbose"}, description = "Show the causes of errors and the libraries' informational logs.")
     boolean verbose;
+
+    /** @return whether {@code --verbose} was given before or after the command's name */
+    boolean verbose()
+    {
+        return verbose || root != null && root.verbose;
+    }
 
     PrintWriter out()
     {

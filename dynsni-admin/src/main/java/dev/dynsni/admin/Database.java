@@ -7,15 +7,21 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.util.Properties;
 
+import dev.dynsni.core.ChangeFeed;
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
 
 /**
- * PostgreSQL access of the command: one plain JDBC connection (no pool: the command is short-lived).
- * Connection failures become {@link CliException#unreachable} with the URL, never the password.
+ * PostgreSQL access of the command: one plain JDBC connection (no pool: the command is short-lived,
+ * and writes SQL of its own), configured from the same settings as a node's: URL, user, password
+ * (given, or read from {@code jdbc.passwordFile}) and {@code jdbc.timeoutMillis} as the connect
+ * timeout. Connection failures become {@link CliException#unreachable} with the URL, never the password.
  */
 final class Database
 {
+    /** The application name the tool's connections show in {@code pg_stat_activity}. */
+    static final String APPLICATION_NAME = "dynsni-admin";
+
     private Database()
     {
     }
@@ -23,15 +29,7 @@ final class Database
     static Connection open(Settings settings)
     {
         String url = settings.jdbcUrl();
-        Properties properties = new Properties();
-        if (settings.jdbcUser() != null)
-            properties.setProperty("user", settings.jdbcUser());
-        if (settings.jdbcPassword() != null)
-            properties.setProperty("password", settings.jdbcPassword());
-        properties.setProperty("connectTimeout", "5");
-        properties.setProperty("loginTimeout", "10");
-        properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("ApplicationName", "dynsni-admin");
+        Properties properties = properties(settings);
         try
         {
             return DriverManager.getConnection(url, properties);
@@ -40,6 +38,23 @@ final class Database
         {
             throw CliException.unreachable("cannot connect to PostgreSQL at " + Secrets.redactUrl(url) + ": " + oneLine(x.getMessage()), x);
         }
+    }
+
+    /** @return the JDBC connection properties of the settings: what the tool passes the driver */
+    static Properties properties(Settings settings)
+    {
+        Properties properties = new Properties();
+        if (settings.jdbcUser() != null)
+            properties.setProperty("user", settings.jdbcUser());
+        String password = settings.jdbcPassword();
+        if (password != null)
+            properties.setProperty("password", password);
+        long timeoutSeconds = Math.max(1, (settings.jdbcTimeoutMillis() + 999) / 1000);
+        properties.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        properties.setProperty("loginTimeout", String.valueOf(timeoutSeconds * 2));
+        properties.setProperty("tcpKeepAlive", "true");
+        properties.setProperty("ApplicationName", APPLICATION_NAME);
+        return properties;
     }
 
     static void requireSchema(Connection connection, Settings settings)
@@ -71,13 +86,16 @@ final class Database
         }
     }
 
-    /** Tells every node to evict a stored name ({@code *} for everything). */
+    /**
+     * Tells every node to evict a stored name ({@link ChangeFeed#EVICT_ALL} for everything), on the
+     * change feed in its format ({@link ChangeFeed#payload}).
+     */
     static void notifyChange(Connection connection, String schema, String name, long version) throws SQLException
     {
         try (PreparedStatement statement = connection.prepareStatement("SELECT pg_notify(?, ?)"))
         {
-            statement.setString(1, "dynsni_changes");
-            statement.setString(2, schema + "|" + name + "|" + version);
+            statement.setString(1, ChangeFeed.CHANNEL);
+            statement.setString(2, ChangeFeed.payload(schema, name, version));
             statement.execute();
         }
     }

@@ -6,7 +6,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
 
-import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
 import picocli.CommandLine.Command;
@@ -33,10 +32,31 @@ class DoctorCommand extends StoreCommand
         {
             out().println("  " + line);
         }
+        if (settings.jettyBase() != null)
+        {
+            for (String unknown : settings.jettyBase().unknownModuleProperties())
+            {
+                warn("unknown property " + unknown + ": no such setting (a typo?); nodes ignore it too");
+            }
+        }
+        checkMasterKeys(settings);
         checkPostgres(settings);
         checkRedis(settings);
         out().println(exitCode == DynSni.EXIT_OK ? "all checks passed" : "problems found (exit code " + exitCode + ")");
         return exitCode;
+    }
+
+    private void checkMasterKeys(Settings settings)
+    {
+        try
+        {
+            if (masterKeys() != null)
+                ok("master key " + settings.masterKeyFile() + " readable" + (settings.previousMasterKeyFiles().isEmpty() ? "" : ", and the " + settings.previousMasterKeyFiles().size() + " previous ones"));
+        }
+        catch (CliException x)
+        {
+            fail(x.getExitCode(), x.getMessage());
+        }
     }
 
     private void checkPostgres(Settings settings)
@@ -104,36 +124,21 @@ class DoctorCommand extends StoreCommand
 
     private void checkRedis(Settings settings)
     {
-        if (settings.redisUrl() == null)
+        if (settings.redisAddress() == null)
         {
             ok("no Redis configured: nodes use their own cache and PostgreSQL only");
             return;
         }
         long start = System.nanoTime();
-        try (RedisClient redis = RedisClient.connect(settings.redisUrl(), 5000))
+        try (Redis redis = openRedis())
         {
-            redis.command("PING");
-            String version = "?";
-            for (String line : ((String)redis.command("INFO", "server")).split("\r?\n"))
-            {
-                if (line.startsWith("redis_version:"))
-                    version = line.substring("redis_version:".length()).trim();
-            }
-            ok(String.format(Locale.ROOT, "Redis %s reachable at %s (%d ms)", version, redis.redactedUrl(), (System.nanoTime() - start) / 1_000_000));
-            long[] count = new long[1];
-            long deadline = System.nanoTime() + 3_000_000_000L;
-            boolean[] partial = new boolean[1];
-            redis.scan(RedisClient.globPrefix(RedisKeys.dataKey(settings.redisKeyPrefix(), "")), keys ->
-            {
-                count[0] += keys.size();
-                partial[0] = System.nanoTime() > deadline;
-                return !partial[0];
-            });
-            ok(String.format(Locale.ROOT, "%s%,d names cached in Redis under prefix %s", partial[0] ? "at least " : "", count[0], settings.redisKeyPrefix()));
+            ok(String.format(Locale.ROOT, "Redis %s reachable at %s (%d ms)", redis.serverVersion(), redis.address(), (System.nanoTime() - start) / 1_000_000));
+            long count = redis.countCached(3000);
+            ok(String.format(Locale.ROOT, "%s%,d names cached in Redis under prefix %s", count < 0 ? "at least " : "", Math.abs(count), redis.keyPrefix()));
         }
         catch (CliException x)
         {
-            fail(x.getExitCode(), x.getMessage() + " (nodes keep serving from their own cache and PostgreSQL, but slower)");
+            fail(x.getExitCode(), x.getMessage() + (x.getExitCode() == DynSni.EXIT_UNREACHABLE ? " (nodes keep serving from their own cache and PostgreSQL, but slower)" : ""));
         }
     }
 

@@ -1,10 +1,16 @@
 package dev.dynsni.admin;
 
 import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.EnumMap;
 import java.util.Map;
 
+import dev.dynsni.core.Setting;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /**
  * The {@code dynsni} command: administration of the certificates that jetty-dynamic-sni serves.
@@ -35,10 +41,16 @@ import picocli.CommandLine.Command;
     },
     footerHeading = "%nSettings:%n",
     footer = {
-        "  Flags win over environment variables (DYNSNI_JDBC_URL, DYNSNI_JDBC_USER, DYNSNI_JDBC_PASSWORD,",
-        "  DYNSNI_JDBC_SCHEMA, DYNSNI_REDIS_URL, DYNSNI_REDIS_KEY_PREFIX), which win over the",
-        "  jetty.dynamicSni.* properties of --jetty-base DIR (start.d/dynamic-sni.ini or start.ini).",
-        "%nExit codes: 0 success, 1 some input rejected, 2 usage error, 3 cannot reach a store."
+        "  Global options (--jetty-base, the setting flags above, --verbose) may",
+        "  come before or after the command's name. Each setting is taken from its",
+        "  flag, else its environment variable, else the jetty.dynamicSni.* property",
+        "  of --jetty-base DIR (start.ini, then start.d/*.ini, as the nodes of that",
+        "  base read them), else its default. Relative file paths from the base",
+        "  resolve against the base. 'dynsni doctor' shows every value and where it",
+        "  came from; passwords are never printed.",
+        "%nRun 'dynsni COMMAND --help' for the options of a command.",
+        "%nExit codes: 0 success, 1 some input rejected, 2 usage error, 3 cannot reach",
+        "a store."
     })
 public class DynSni implements Runnable
 {
@@ -47,7 +59,21 @@ public class DynSni implements Runnable
     public static final int EXIT_USAGE = 2;
     public static final int EXIT_UNREACHABLE = 3;
 
+    static final String JETTY_BASE_DESCRIPTION = "The Jetty base of the nodes: read the jetty.dynamicSni.* properties of its start.ini and start.d/*.ini.";
+
     final Map<String, String> environment;
+
+    /** The setting flags given before the command's name. */
+    final Map<Setting, Settings.Flag> flags = new EnumMap<>(Setting.class);
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--jetty-base", paramLabel = "DIR", description = JETTY_BASE_DESCRIPTION)
+    Path jettyBase;
+
+    @Option(names = {"-v", "--verbose"}, description = "Show the causes of errors and the libraries' informational logs.")
+    boolean verbose;
 
     public DynSni()
     {
@@ -67,7 +93,11 @@ public class DynSni implements Runnable
         for (String arg : args)
         {
             if ("--verbose".equals(arg) || "-v".equals(arg))
+            {
                 System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "info");
+                System.setProperty("org.slf4j.simpleLogger.log.dev.dynsni.core.store", "info");
+                System.setProperty("org.slf4j.simpleLogger.log.org.redisson", "info");
+            }
         }
         System.exit(newCommandLine(new DynSni()).execute(args));
     }
@@ -79,6 +109,16 @@ public class DynSni implements Runnable
     public static CommandLine newCommandLine(DynSni root)
     {
         CommandLine commandLine = new CommandLine(root);
+        SettingOptions.addTo(commandLine.getCommandSpec(), root.flags);
+        commandLine.getCommandSpec().usageMessage().abbreviateSynopsis(true);
+        for (CommandLine subcommand : commandLine.getSubcommands().values())
+        {
+            if (subcommand.getCommand() instanceof StoreCommand command)
+            {
+                SettingOptions.addTo(subcommand.getCommandSpec(), command.flags);
+                subcommand.getCommandSpec().usageMessage().abbreviateSynopsis(true);
+            }
+        }
         commandLine.setExecutionExceptionHandler(DynSni::handleExecutionException);
         commandLine.setParameterExceptionHandler(DynSni::handleParameterException);
         return commandLine;
@@ -87,13 +127,13 @@ public class DynSni implements Runnable
     @Override
     public void run()
     {
-        throw new CommandLine.ParameterException(new CommandLine(this), "a command is required (see dynsni --help)");
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
     private static int handleExecutionException(Exception x, CommandLine commandLine, CommandLine.ParseResult parseResult)
     {
         PrintWriter err = commandLine.getErr();
-        boolean verbose = commandLine.getCommand() instanceof BaseCommand command && command.verbose;
+        boolean verbose = commandLine.getCommand() instanceof BaseCommand command ? command.verbose() : commandLine.getCommand() instanceof DynSni root && root.verbose;
         String name = commandLine.getCommandSpec().qualifiedName();
         if (x instanceof CliException cli)
         {

@@ -4,7 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 
-import dev.dynsni.core.RedisKeys;
+import dev.dynsni.core.ChangeFeed;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -26,7 +26,7 @@ class EvictCommand extends StoreCommand
     {
         if (all == (host != null))
             throw CliException.usage("give either HOST or --all");
-        String name = all ? "*" : CertificateLoader.normalizeName(host);
+        String name = all ? ChangeFeed.EVICT_ALL : CertificateLoader.normalizeName(host);
         if (name == null)
             throw CliException.rejected("'" + host + "' is not a valid host name or *.parent wildcard");
         Settings settings = settings();
@@ -52,15 +52,15 @@ class EvictCommand extends StoreCommand
             Database.notifyChange(connection, settings.schema(), name, version);
             if (redisFailure != null)
             {
-                // Nodes invalidate Redis for a single name themselves, but not for "*".
+                // Nodes invalidate Redis for a single name themselves, but not for EVICT_ALL.
                 if (all)
                     throw new CliException(DynSni.EXIT_UNREACHABLE, "notified all nodes, but the Redis entries were not deleted: " + redisFailure.getMessage(), redisFailure);
                 err().println("warning: " + redisFailure.getMessage() + "; running nodes drop the Redis entry themselves on the notice");
             }
             if (all)
-                out().println("evicted everything: notified all nodes" + (settings.redisUrl() == null ? "" : ", deleted " + deleted + " Redis entries under " + settings.redisKeyPrefix()));
+                out().println("evicted everything: notified all nodes" + (settings.redisAddress() == null ? "" : ", deleted " + deleted + " Redis entries under " + settings.redisKeyPrefix()));
             else
-                out().println("evicted " + name + ": notified all nodes" + (settings.redisUrl() == null ? "" : ", dropped its Redis entry"));
+                out().println("evicted " + name + ": notified all nodes" + (settings.redisAddress() == null || redisFailure != null ? "" : ", dropped its Redis entry"));
             return DynSni.EXIT_OK;
         }
         catch (SQLException x)
@@ -71,37 +71,19 @@ class EvictCommand extends StoreCommand
 
     private long deleteAllRedis()
     {
-        try (RedisClient redis = openRedis())
+        try (Redis redis = openRedis())
         {
-            if (redis == null)
-                return 0;
-            long[] deleted = new long[1];
-            String prefix = settings().redisKeyPrefix();
-            redis.scan(RedisClient.globPrefix(RedisKeys.dataKey(prefix, "")), keys ->
-            {
-                if (!keys.isEmpty())
-                {
-                    String[] command = new String[keys.size() + 1];
-                    command[0] = "UNLINK";
-                    for (int i = 0; i < keys.size(); i++)
-                    {
-                        command[i + 1] = keys.get(i);
-                    }
-                    deleted[0] += (Long)redis.command(command);
-                }
-                return true;
-            });
-            return deleted[0];
+            return redis == null ? 0 : redis.evictAll();
         }
     }
 
     /** Fences and drops the Redis entry of one name, as a node does on a change; no-op without Redis. */
     static void invalidateRedis(StoreCommand command, String name, long version)
     {
-        try (RedisClient redis = command.openRedis())
+        try (Redis redis = command.openRedis())
         {
             if (redis != null)
-                redis.invalidate(command.settings().redisKeyPrefix(), List.of(name), List.of(version));
+                redis.invalidate(List.of(name), List.of(version));
         }
     }
 }

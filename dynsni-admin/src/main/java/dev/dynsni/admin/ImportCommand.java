@@ -7,16 +7,20 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.MasterKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "import",
+    customSynopsis = "dynsni import [OPTIONS] --cert=CHAIN.pem [--key=KEY.pem] [--host=NAME]...",
     description = {
         "Import one certificate chain and its private key, validated first, written atomically",
         "(one upsert per host and key type); running nodes serve it within about a second."
     })
 class ImportCommand extends StoreCommand
 {
+    static final String IMPORTING_ANYWAY = "importing anyway: running nodes evict Redis through the change feed";
+
     @Option(names = "--cert", required = true, paramLabel = "CHAIN.pem", description = "Certificate chain in PEM, any order (may also hold the key).")
     Path cert;
 
@@ -44,22 +48,11 @@ class ImportCommand extends StoreCommand
             throw CliException.rejected(cert + (key == null ? "" : " + " + key) + ": " + x.getMessage());
         }
         Settings settings = settings();
-        try (Connection connection = openDatabase())
+        MasterKeys keys = masterKeys();
+        try (Connection connection = openDatabase();
+             Importer importer = new Importer(connection, settings.schema(), openRedisOrWarn(IMPORTING_ANYWAY), keys, err()))
         {
-            RedisClient redis = null;
-            try
-            {
-                redis = openRedis();
-            }
-            catch (CliException x)
-            {
-                if (x.getExitCode() != DynSni.EXIT_UNREACHABLE)
-                    throw x;
-                err().println("warning: " + x.getMessage() + "; importing anyway: running nodes evict Redis through the change feed");
-            }
-            Importer.Written written = new Importer(connection, settings.schema(), redis, settings.redisKeyPrefix(), masterKeys(), err()).write(List.of(certificate));
-            if (redis != null)
-                redis.close();
+            Importer.Written written = importer.write(List.of(certificate));
             for (String name : certificate.names())
             {
                 int index = written.names().indexOf(name);

@@ -20,6 +20,7 @@ import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import dev.dynsni.core.InvalidCredentialException;
+import dev.dynsni.core.MasterKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -81,6 +82,7 @@ class ImportDirCommand extends StoreCommand
         }
 
         Settings settings = settings();
+        MasterKeys keys = masterKeys();
         int rejected = errors.size();
         int certificates = 0;
         int rows = 0;
@@ -95,9 +97,9 @@ class ImportDirCommand extends StoreCommand
             thread.setDaemon(true);
             return thread;
         });
-        try (Connection connection = openDatabase())
+        try (Connection connection = openDatabase();
+             Importer importer = new Importer(connection, settings.schema(), openRedisOrWarn(ImportCommand.IMPORTING_ANYWAY), keys, err()))
         {
-            Importer importer = new Importer(connection, settings.schema(), openRedisOrWarn(), settings.redisKeyPrefix(), masterKeys(), err());
             Deque<Future<BatchResult>> inflight = new ArrayDeque<>();
             int next = 0;
             int done = errors.size();
@@ -151,21 +153,6 @@ class ImportDirCommand extends StoreCommand
             rejected > 0 ? String.format(Locale.ROOT, "; %,d rejected (see errors above)", rejected) : "",
             ignored[0] > 0 ? String.format(Locale.ROOT, "; %,d other files ignored", ignored[0]) : ""));
         return rejected > 0 ? DynSni.EXIT_REJECTED : DynSni.EXIT_OK;
-    }
-
-    private RedisClient openRedisOrWarn()
-    {
-        try
-        {
-            return openRedis();
-        }
-        catch (CliException x)
-        {
-            if (x.getExitCode() != DynSni.EXIT_UNREACHABLE)
-                throw x;
-            err().println("warning: " + x.getMessage() + "; importing anyway: running nodes evict Redis through the change feed");
-            return null;
-        }
     }
 
     private static <T> T await(Future<T> future)

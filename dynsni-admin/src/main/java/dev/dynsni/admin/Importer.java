@@ -21,16 +21,15 @@ import org.postgresql.PGConnection;
  * triggers stamp versions and NOTIFY the nodes; then the Redis entries of the changed names are
  * fenced and dropped directly, so that a value cached before the import is gone even when no node
  * is running. A Redis failure is reported once and does not fail the import: nodes invalidate Redis
- * on the change feed too. Not thread-safe: one importer per connection.
+ * on the change feed too. Not thread-safe: one importer per connection; closing it closes its Redis tier.
  */
-final class Importer
+final class Importer implements AutoCloseable
 {
     private final Connection connection;
     private final String schema;
-    private final String keyPrefix;
     private final PrintWriter err;
     private final MasterKeys masterKeys;
-    private RedisClient redis;
+    private Redis redis;
     private boolean tableReady;
 
     /** The outcome of one batch. */
@@ -39,23 +38,15 @@ final class Importer
     }
 
     /**
-     * @param redis a Redis connection, or null for none; the importer closes it on failure
-     */
-    Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, PrintWriter err)
-    {
-        this(connection, schema, redis, keyPrefix, null, err);
-    }
-
-    /**
+     * @param redis      the Redis tier, or null for none; the importer closes it when it fails
      * @param masterKeys when not null, private keys are written encrypted with its current key
      */
-    Importer(Connection connection, String schema, RedisClient redis, String keyPrefix, MasterKeys masterKeys, PrintWriter err)
+    Importer(Connection connection, String schema, Redis redis, MasterKeys masterKeys, PrintWriter err)
     {
         this.masterKeys = masterKeys;
         this.connection = connection;
         this.schema = schema;
         this.redis = redis;
-        this.keyPrefix = keyPrefix;
         this.err = err;
     }
 
@@ -157,7 +148,7 @@ final class Importer
             return;
         try
         {
-            redis.invalidate(keyPrefix, names, versions);
+            redis.invalidate(names, versions);
         }
         catch (CliException x)
         {
@@ -166,6 +157,15 @@ final class Importer
             redis.close();
             redis = null;
         }
+    }
+
+    /** Closes the Redis tier, if any; the connection stays the caller's. */
+    @Override
+    public void close()
+    {
+        if (redis != null)
+            redis.close();
+        redis = null;
     }
 
     private void rollbackQuietly()

@@ -15,7 +15,9 @@ import dev.dynsni.core.MasterKeys;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-@Command(name = "rotate-master-key", description = {
+@Command(name = "rotate-master-key",
+    customSynopsis = "dynsni rotate-master-key [OPTIONS] --new-key=FILE [--old-key=FILE]...",
+    description = {
     "Re-encrypt every stored private key with a new master key, in batches, while nodes keep serving.",
     "Rows stored unencrypted are encrypted too. Before running it, give every node the new key as",
     "jetty.dynamicSni.masterKeyFile and the old one in jetty.dynamicSni.previousMasterKeyFiles; afterwards",
@@ -26,7 +28,7 @@ class RotateMasterKeyCommand extends StoreCommand
     @Option(names = "--new-key", required = true, paramLabel = "FILE", description = "The new master key file (32 bytes: raw, hex or base64; chmod 600).")
     Path newKey;
 
-    @Option(names = "--old-key", paramLabel = "FILE", description = "Further old key files to decrypt with (the --master-key / configured key is used too).")
+    @Option(names = "--old-key", paramLabel = "FILE", description = "Further old key files to decrypt with (the configured masterKeyFile and previousMasterKeyFiles are used too).")
     List<Path> oldKeys = new ArrayList<>();
 
     @Option(names = "--batch-size", paramLabel = "N", defaultValue = "500", description = "Rows per transaction (default ${DEFAULT-VALUE}).")
@@ -116,9 +118,7 @@ class RotateMasterKeyCommand extends StoreCommand
     private MasterKeys keys()
     {
         List<Path> old = new ArrayList<>(oldKeys);
-        Path configured = settings().masterKeyFile();
-        if (configured != null)
-            old.add(configured);
+        old.addAll(configuredMasterKeyFiles());
         try
         {
             return MasterKeys.load(newKey, old);

@@ -1,210 +1,307 @@
 package dev.dynsni.admin;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
+import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
 
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
+import dev.dynsni.core.Setting;
 
 /**
- * Connection settings resolved from, in order of precedence: command-line flags, environment
- * variables ({@code DYNSNI_*}), and a Jetty base's {@code start.d/dynamic-sni.ini} / {@code start.ini}
- * ({@code jetty.dynamicSni.*}, the properties the module reads). Each value remembers where it came
- * from so that {@code doctor} can say so. Passwords are never part of {@link #describe()}.
+ * The tool's settings: the module's {@link Setting}s the tool reads ({@link #READ}), each resolved
+ * from, in order of precedence, a command-line flag ({@link SettingOptions}), its environment
+ * variable ({@link Setting#environmentVariable()}), the {@code jetty.dynamicSni.*} property of the
+ * {@code --jetty-base} ({@link JettyBase}), and the setting's default. The values go into a core
+ * {@link dev.dynsni.core.Settings}, from which {@link dev.dynsni.core.Stores} builds the Redis store
+ * and the master keys exactly as a node does.
+ *
+ * <p>Relative file paths from the base resolve against the base, as the module resolves them; from
+ * a flag or an environment variable, against the working directory. A password and its password
+ * file are one secret: the one given at the higher precedence wins (the password on a tie, as on a
+ * node). Each value remembers where it came from, so that {@code doctor} can say so; passwords are
+ * never part of {@link #describe()}.</p>
  */
 public final class Settings
 {
-    public static final String DEFAULT_SCHEMA = "dynsni";
-    public static final String DEFAULT_KEY_PREFIX = "dynsni:";
+    /** The settings the tool reads, in the order {@code doctor} lists them. */
+    static final List<Setting> READ = List.of(
+        Setting.JDBC_URL,
+        Setting.JDBC_USER,
+        Setting.JDBC_PASSWORD,
+        Setting.JDBC_PASSWORD_FILE,
+        Setting.JDBC_SCHEMA,
+        Setting.JDBC_TIMEOUT_MILLIS,
+        Setting.REDIS_ADDRESS,
+        Setting.REDIS_USER,
+        Setting.REDIS_PASSWORD,
+        Setting.REDIS_PASSWORD_FILE,
+        Setting.REDIS_CA_FILE,
+        Setting.REDIS_KEY_PREFIX,
+        Setting.REDIS_TIMEOUT_MILLIS,
+        Setting.MASTER_KEY_FILE,
+        Setting.PREVIOUS_MASTER_KEY_FILES);
 
-    /** The settings: environment variable and Jetty property of each. */
-    enum Key
+    /** A value given on the command line, with the flag that gave it. */
+    record Flag(String name, String value)
     {
-        JDBC_URL("DYNSNI_JDBC_URL", "jetty.dynamicSni.jdbc.url", "--jdbc-url"),
-        JDBC_USER("DYNSNI_JDBC_USER", "jetty.dynamicSni.jdbc.user", "--jdbc-user"),
-        JDBC_PASSWORD("DYNSNI_JDBC_PASSWORD", "jetty.dynamicSni.jdbc.password", "--jdbc-password"),
-        JDBC_SCHEMA("DYNSNI_JDBC_SCHEMA", "jetty.dynamicSni.jdbc.schema", "--jdbc-schema"),
-        REDIS_URL("DYNSNI_REDIS_URL", "jetty.dynamicSni.redis.address", "--redis-url"),
-        REDIS_KEY_PREFIX("DYNSNI_REDIS_KEY_PREFIX", "jetty.dynamicSni.redis.keyPrefix", "--redis-key-prefix"),
-        MASTER_KEY_FILE("DYNSNI_MASTER_KEY_FILE", "jetty.dynamicSni.masterKeyFile", "--master-key");
-
-        final String env;
-        final String property;
-        final String flag;
-
-        Key(String env, String property, String flag)
-        {
-            this.env = env;
-            this.property = property;
-            this.flag = flag;
-        }
     }
 
-    private final Map<Key, String> values = new LinkedHashMap<>();
-    private Path jettyBase;
-    private final Map<Key, String> sources = new LinkedHashMap<>();
-
-    private Settings()
+    /** Where a value came from, lowest precedence first. */
+    enum Origin
     {
+        DEFAULT, BASE, ENVIRONMENT, FLAG
+    }
+
+    /** A value's origin, and how {@code doctor} names it. */
+    record Source(Origin origin, String text)
+    {
+    }
+
+    private static final Source DEFAULT = new Source(Origin.DEFAULT, "default");
+
+    private final dev.dynsni.core.Settings values;
+    private final Map<Setting, Source> sources = new EnumMap<>(Setting.class);
+    private final JettyBase jettyBase;
+
+    private Settings(JettyBase jettyBase)
+    {
+        // Secrets fall back to no environment variable of their own: this class applied the environment already.
+        this.values = new dev.dynsni.core.Settings(Map.of());
+        this.jettyBase = jettyBase;
+        if (jettyBase != null)
+            values.base(jettyBase.directory());
     }
 
     /**
-     * @param flags       values given on the command line (null or empty when absent)
+     * @param flags       values given on the command line
      * @param environment the process environment
      * @param jettyBase   a Jetty base directory, or null
+     * @throws CliException (usage) when the base cannot be read or a value is bad, naming where it came from
      */
-    static Settings resolve(Map<Key, String> flags, Map<String, String> environment, Path jettyBase)
+    static Settings resolve(Map<Setting, Flag> flags, Map<String, String> environment, Path jettyBase)
     {
-        Settings settings = new Settings();
-        Map<String, String> ini = jettyBase == null ? Map.of() : readJettyBase(jettyBase);
-        settings.jettyBase = jettyBase;
-        for (Key key : Key.values())
+        JettyBase base = jettyBase == null ? null : JettyBase.read(jettyBase.toAbsolutePath().normalize());
+        Settings settings = new Settings(base);
+        for (Setting setting : READ)
         {
-            String flag = flags.get(key);
-            String env = environment.get(key.env);
-            String property = ini.get(key.property);
-            if (flag != null && !flag.isEmpty())
-                settings.put(key, flag, key.flag);
-            else if (env != null && !env.isEmpty())
-                settings.put(key, env, "$" + key.env);
-            else if (property != null && !property.isEmpty())
-                settings.put(key, property, key.property + " in " + jettyBase);
+            Flag flag = flags.get(setting);
+            String variable = setting.environmentVariable();
+            String env = variable == null ? null : environment.get(variable);
+            JettyBase.Property property = base == null ? null : base.get(setting.property());
+            if (flag != null && !flag.value().isBlank())
+                settings.put(setting, absolute(setting, flag.value()), new Source(Origin.FLAG, flag.name()));
+            else if (env != null && !env.isBlank())
+                settings.put(setting, absolute(setting, env), new Source(Origin.ENVIRONMENT, "$" + variable));
+            else if (property != null && !property.value().isBlank())
+                settings.put(setting, property.value(), new Source(Origin.BASE, setting.property() + " in " + property.file()));
         }
+        settings.oneSecret(Setting.JDBC_PASSWORD, Setting.JDBC_PASSWORD_FILE);
+        settings.oneSecret(Setting.REDIS_PASSWORD, Setting.REDIS_PASSWORD_FILE);
         return settings;
     }
 
-    private void put(Key key, String value, String source)
+    /** Makes a relative path from a flag or the environment absolute against the working directory. */
+    private static String absolute(Setting setting, String value)
     {
-        values.put(key, value.trim());
-        sources.put(key, source);
-    }
-
-    /**
-     * Reads {@code jetty.dynamicSni.*} properties from {@code start.ini} and then
-     * {@code start.d/dynamic-sni.ini} (the latter wins), as Jetty would.
-     */
-    static Map<String, String> readJettyBase(Path base)
-    {
-        if (!Files.isDirectory(base))
-            throw CliException.usage("--jetty-base " + base + " is not a directory");
-        Path startIni = base.resolve("start.ini");
-        Path moduleIni = base.resolve("start.d").resolve("dynamic-sni.ini");
-        if (!Files.isRegularFile(startIni) && !Files.isRegularFile(moduleIni))
-            throw CliException.usage("--jetty-base " + base + " has neither start.d/dynamic-sni.ini nor start.ini: is the dynamic-sni module enabled there?");
-        Map<String, String> properties = new LinkedHashMap<>();
-        for (Path file : List.of(startIni, moduleIni))
+        if (setting.kind() == Setting.Kind.FILE)
+            return Path.of(value.trim()).toAbsolutePath().toString();
+        if (setting.kind() == Setting.Kind.FILES)
         {
-            if (!Files.isRegularFile(file))
-                continue;
-            try
+            List<String> files = new ArrayList<>();
+            for (String file : value.split(","))
             {
-                for (String raw : Files.readAllLines(file, StandardCharsets.UTF_8))
-                {
-                    String line = raw.trim();
-                    if (line.isEmpty() || line.startsWith("#") || line.startsWith("--"))
-                        continue;
-                    int eq = line.indexOf('=');
-                    if (eq <= 0)
-                        continue;
-                    boolean ifUnset = line.charAt(eq - 1) == '?';
-                    String name = line.substring(0, ifUnset ? eq - 1 : eq).trim();
-                    if (!name.startsWith("jetty.dynamicSni."))
-                        continue;
-                    String value = line.substring(eq + 1).trim();
-                    if (ifUnset)
-                        properties.putIfAbsent(name, value);
-                    else
-                        properties.put(name, value);
-                }
+                if (!file.isBlank())
+                    files.add(Path.of(file.trim()).toAbsolutePath().toString());
             }
-            catch (IOException x)
-            {
-                throw CliException.usage("cannot read " + file + ": " + x.getMessage());
-            }
+            return String.join(",", files);
         }
-        return properties;
+        return value;
     }
 
-    String get(Key key)
+    private void put(Setting setting, String value, Source source)
     {
-        return values.get(key);
+        try
+        {
+            values.set(setting, value);
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw CliException.usage(x.getMessage() + " (from " + source.text() + ")");
+        }
+        sources.put(setting, source);
     }
 
-    String source(Key key)
+    /** A password file given at a higher precedence than the password replaces it. */
+    private void oneSecret(Setting password, Setting file)
     {
-        return sources.getOrDefault(key, "default");
+        if (values.isSet(password) && values.isSet(file) && source(file).origin().compareTo(source(password).origin()) > 0)
+        {
+            values.set(password, null);
+            sources.remove(password);
+        }
+    }
+
+    /** @return the core settings, for {@link dev.dynsni.core.Stores} */
+    dev.dynsni.core.Settings core()
+    {
+        return values;
+    }
+
+    /** @return the Jetty base read, or null */
+    JettyBase jettyBase()
+    {
+        return jettyBase;
+    }
+
+    Source source(Setting setting)
+    {
+        return sources.getOrDefault(setting, DEFAULT);
     }
 
     /** @return the JDBC URL; a usage error when none is configured */
     public String jdbcUrl()
     {
-        String url = values.get(Key.JDBC_URL);
+        String url = values.string(Setting.JDBC_URL);
         if (url == null)
-            throw CliException.usage("no PostgreSQL URL: pass --jdbc-url, set DYNSNI_JDBC_URL, or point --jetty-base at a base with jetty.dynamicSni.jdbc.url");
+            throw CliException.usage("no PostgreSQL URL: pass --jdbc-url, set " + Setting.JDBC_URL.environmentVariable() +
+                ", or point --jetty-base at a base with " + Setting.JDBC_URL.property());
         if (!url.startsWith("jdbc:postgresql:"))
-            throw CliException.usage("JDBC URL " + Secrets.redactUrl(url) + " (from " + source(Key.JDBC_URL) + ") is not a PostgreSQL URL: use jdbc:postgresql://host:port/database");
+            throw CliException.usage(Setting.JDBC_URL.property() + "='" + Secrets.redactUrl(url) + "' (from " + source(Setting.JDBC_URL).text() +
+                ") is not a PostgreSQL JDBC URL: use jdbc:postgresql://host:port/database");
         return url;
     }
 
     public String jdbcUser()
     {
-        return values.get(Key.JDBC_USER);
+        return values.string(Setting.JDBC_USER);
     }
 
+    /** @return the PostgreSQL password (given, or read from its file), or null */
     public String jdbcPassword()
     {
-        return values.get(Key.JDBC_PASSWORD);
+        return secret(Setting.JDBC_PASSWORD, Setting.JDBC_PASSWORD_FILE, "PostgreSQL");
+    }
+
+    /** @return the Redis password (given, or read from its file), or null */
+    public String redisPassword()
+    {
+        return secret(Setting.REDIS_PASSWORD, Setting.REDIS_PASSWORD_FILE, "Redis");
+    }
+
+    private String secret(Setting password, Setting file, String service)
+    {
+        try
+        {
+            return values.secret(password, file);
+        }
+        catch (IllegalStateException x)
+        {
+            Path path = values.path(file);
+            String reason = !Files.exists(path) ? "no such file" : Files.isDirectory(path) ? "it is a directory" : !Files.isReadable(path) ? "permission denied" : x.getMessage();
+            throw CliException.usage(file.property() + "=" + path + " (from " + source(file).text() + ") cannot be read: " + reason +
+                ": point it at a readable file holding the " + service + " password");
+        }
     }
 
     public String schema()
     {
-        String schema = values.getOrDefault(Key.JDBC_SCHEMA, DEFAULT_SCHEMA);
+        String schema = values.string(Setting.JDBC_SCHEMA);
         if (!SchemaMigrations.isValidSchemaName(schema))
-            throw CliException.usage("schema name '" + schema + "' (from " + source(Key.JDBC_SCHEMA) + ") is not valid: use lower-case letters, digits and _");
+            throw CliException.usage(Setting.JDBC_SCHEMA.property() + "='" + schema + "' (from " + source(Setting.JDBC_SCHEMA).text() +
+                ") is not a valid schema name: use lower-case letters, digits and _");
         return schema;
     }
 
-    /** @return the Redis URL, or null when no Redis tier is configured */
-    public String redisUrl()
+    /** @return the PostgreSQL connect timeout, in milliseconds */
+    public long jdbcTimeoutMillis()
     {
-        return values.get(Key.REDIS_URL);
+        return values.longValue(Setting.JDBC_TIMEOUT_MILLIS);
     }
 
-    /**
-     * @return the master key file (a relative path from a Jetty base's ini resolves against the
-     *     base), or null when private keys are stored unencrypted
-     */
-    public Path masterKeyFile()
+    /** @return the Redis address, or null when no Redis tier is configured */
+    public String redisAddress()
     {
-        String file = values.get(Key.MASTER_KEY_FILE);
-        if (file == null || file.isBlank())
-            return null;
-        Path path = Path.of(file.trim());
-        if (!path.isAbsolute() && jettyBase != null && source(Key.MASTER_KEY_FILE).startsWith(Key.MASTER_KEY_FILE.property))
-            path = jettyBase.resolve(path);
-        return path;
+        return values.string(Setting.REDIS_ADDRESS);
     }
 
     public String redisKeyPrefix()
     {
-        return values.getOrDefault(Key.REDIS_KEY_PREFIX, DEFAULT_KEY_PREFIX);
+        return values.string(Setting.REDIS_KEY_PREFIX);
     }
 
-    /** @return one line per setting, with its source; passwords are shown as {@code ***} */
+    /** @return the master key file, or null when private keys are stored unencrypted */
+    public Path masterKeyFile()
+    {
+        return values.path(Setting.MASTER_KEY_FILE);
+    }
+
+    /** @return the older master key files, still read while a rotation runs */
+    public List<Path> previousMasterKeyFiles()
+    {
+        return values.paths(Setting.PREVIOUS_MASTER_KEY_FILES);
+    }
+
+    /**
+     * @return one line per setting read: its property name, its value and where the value came
+     *     from; passwords are shown as {@code ***}, URLs without their credentials
+     */
     public List<String> describe()
     {
-        return List.of(
-            "jdbc url     " + (values.containsKey(Key.JDBC_URL) ? Secrets.redactUrl(values.get(Key.JDBC_URL)) : "(not set)") + "  [" + source(Key.JDBC_URL) + "]",
-            "jdbc user    " + values.getOrDefault(Key.JDBC_USER, "(driver default)") + "  [" + source(Key.JDBC_USER) + "]",
-            "jdbc passwd  " + (values.containsKey(Key.JDBC_PASSWORD) ? "***" : "(not set)") + "  [" + source(Key.JDBC_PASSWORD) + "]",
-            "jdbc schema  " + values.getOrDefault(Key.JDBC_SCHEMA, DEFAULT_SCHEMA) + "  [" + source(Key.JDBC_SCHEMA) + "]",
-            "redis url    " + (values.containsKey(Key.REDIS_URL) ? Secrets.redactUrl(values.get(Key.REDIS_URL)) : "(not set: no Redis tier)") + "  [" + source(Key.REDIS_URL) + "]",
-            "redis prefix " + redisKeyPrefix() + "  [" + source(Key.REDIS_KEY_PREFIX) + "]",
-            "master key   " + values.getOrDefault(Key.MASTER_KEY_FILE, "(not set: keys stored unencrypted)") + "  [" + source(Key.MASTER_KEY_FILE) + "]");
+        int width = 0;
+        for (Setting setting : READ)
+        {
+            width = Math.max(width, setting.key().length());
+        }
+        List<String> lines = new ArrayList<>();
+        for (Setting setting : READ)
+        {
+            lines.add(String.format("%-" + width + "s  %s  [%s]", setting.key(), display(setting), describeSource(setting)));
+        }
+        return lines;
+    }
+
+    private String describeSource(Setting setting)
+    {
+        if (setting == Setting.JDBC_PASSWORD || setting == Setting.REDIS_PASSWORD)
+        {
+            Setting file = setting == Setting.JDBC_PASSWORD ? Setting.JDBC_PASSWORD_FILE : Setting.REDIS_PASSWORD_FILE;
+            if (!values.isSet(setting) && values.isSet(file))
+                return "read from " + file.key() + " (" + source(file).text() + ")";
+        }
+        return source(setting).text();
+    }
+
+    private String display(Setting setting)
+    {
+        String value = values.string(setting);
+        switch (setting)
+        {
+            case JDBC_URL:
+                return value == null ? "(not set)" : Secrets.redactUrl(value);
+            case REDIS_ADDRESS:
+                return value == null ? "(not set: no Redis tier)" : Secrets.redactUrl(value);
+            case JDBC_PASSWORD:
+            case REDIS_PASSWORD:
+            {
+                Setting file = setting == Setting.JDBC_PASSWORD ? Setting.JDBC_PASSWORD_FILE : Setting.REDIS_PASSWORD_FILE;
+                return values.isSet(setting) || values.isSet(file) ? "***" : "(not set)";
+            }
+            case JDBC_USER:
+                return value == null ? "(not set: the driver's default)" : value;
+            case REDIS_USER:
+                return value == null ? "(not set: the default user)" : value;
+            case MASTER_KEY_FILE:
+                return value == null ? "(not set: keys stored unencrypted)" : String.valueOf(values.path(setting));
+            case PREVIOUS_MASTER_KEY_FILES:
+                return value == null ? "(none)" : values.paths(setting).toString();
+            default:
+                if (setting.kind() == Setting.Kind.FILE)
+                    return value == null ? "(not set)" : String.valueOf(values.path(setting));
+                return value == null ? "(not set)" : value;
+        }
     }
 }

@@ -1,41 +1,28 @@
 package dev.dynsni.admin;
 
-import dev.dynsni.core.MasterKeys;
-
 import java.nio.file.Path;
 import java.sql.Connection;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.MasterKeys;
+import dev.dynsni.core.Setting;
+import dev.dynsni.core.Stores;
 import picocli.CommandLine.Option;
 
 /**
- * A subcommand that talks to the stores: the connection flags, resolved into {@link Settings}.
+ * A subcommand that talks to the stores: {@code --jetty-base} and the setting flags
+ * ({@link SettingOptions}, added by {@link DynSni#newCommandLine(DynSni)}), each also accepted
+ * before the command's name, resolved into {@link Settings}.
  */
 abstract class StoreCommand extends BaseCommand
 {
-    @Option(names = "--jdbc-url", paramLabel = "URL", description = "PostgreSQL JDBC URL (env DYNSNI_JDBC_URL).")
-    String jdbcUrl;
+    /** The setting flags given after the command's name. */
+    final Map<Setting, Settings.Flag> flags = new EnumMap<>(Setting.class);
 
-    @Option(names = "--jdbc-user", paramLabel = "USER", description = "PostgreSQL user (env DYNSNI_JDBC_USER).")
-    String jdbcUser;
-
-    @Option(names = "--jdbc-password", paramLabel = "PASSWORD", description = "PostgreSQL password; prefer env DYNSNI_JDBC_PASSWORD (visible in ps otherwise).")
-    String jdbcPassword;
-
-    @Option(names = "--jdbc-schema", paramLabel = "SCHEMA", description = "Schema holding the certificate table (env DYNSNI_JDBC_SCHEMA, default dynsni).")
-    String jdbcSchema;
-
-    @Option(names = "--redis-url", paramLabel = "URL", description = "Redis URL redis[s]://[user:password@]host:port[/db] (env DYNSNI_REDIS_URL); unset = no Redis tier.")
-    String redisUrl;
-
-    @Option(names = "--redis-key-prefix", paramLabel = "PREFIX", description = "Redis key prefix (env DYNSNI_REDIS_KEY_PREFIX, default dynsni:).")
-    String redisKeyPrefix;
-
-    @Option(names = "--master-key", paramLabel = "FILE", description = "Master key file: private keys are written encrypted (AES-256-GCM) (env DYNSNI_MASTER_KEY_FILE).")
-    String masterKeyFile;
-
-    @Option(names = "--jetty-base", paramLabel = "DIR", description = "Read jetty.dynamicSni.* from DIR/start.d/dynamic-sni.ini or DIR/start.ini.")
+    @Option(names = "--jetty-base", paramLabel = "DIR", description = DynSni.JETTY_BASE_DESCRIPTION)
     Path jettyBase;
 
     private Settings settings;
@@ -44,23 +31,12 @@ abstract class StoreCommand extends BaseCommand
     {
         if (settings == null)
         {
-            Map<Settings.Key, String> flags = new EnumMap<>(Settings.Key.class);
-            put(flags, Settings.Key.JDBC_URL, jdbcUrl);
-            put(flags, Settings.Key.JDBC_USER, jdbcUser);
-            put(flags, Settings.Key.JDBC_PASSWORD, jdbcPassword);
-            put(flags, Settings.Key.JDBC_SCHEMA, jdbcSchema);
-            put(flags, Settings.Key.REDIS_URL, redisUrl);
-            put(flags, Settings.Key.REDIS_KEY_PREFIX, redisKeyPrefix);
-            put(flags, Settings.Key.MASTER_KEY_FILE, masterKeyFile);
-            settings = Settings.resolve(flags, root.environment, jettyBase);
+            Map<Setting, Settings.Flag> given = new EnumMap<>(Setting.class);
+            given.putAll(root.flags);
+            given.putAll(flags);
+            settings = Settings.resolve(given, root.environment, jettyBase != null ? jettyBase : root.jettyBase);
         }
         return settings;
-    }
-
-    private static void put(Map<Settings.Key, String> flags, Settings.Key key, String value)
-    {
-        if (value != null)
-            flags.put(key, value);
     }
 
     /** @return a connection to PostgreSQL whose schema exists at the version this tool knows */
@@ -71,28 +47,56 @@ abstract class StoreCommand extends BaseCommand
         return connection;
     }
 
-    /** @return the master keys that encrypt written private keys, or null when none is configured */
+    /**
+     * @return the master keys of {@code masterKeyFile} and {@code previousMasterKeyFiles}, built as a
+     *     node builds them; null when no master key is configured
+     */
     MasterKeys masterKeys()
     {
-        java.nio.file.Path file = settings().masterKeyFile();
-        if (file == null)
-            return null;
         try
         {
-            return MasterKeys.load(file, java.util.List.of());
+            return Stores.masterKeys(settings().core());
         }
-        catch (java.io.IOException x)
+        catch (IllegalStateException x)
         {
-            throw CliException.usage(x.getMessage());
+            Settings.Source source = settings().source(Setting.MASTER_KEY_FILE);
+            throw CliException.usage(x.getMessage() + " (from " + source.text() + ")");
         }
     }
 
-    /** @return a Redis connection, or null when no Redis tier is configured */
-    RedisClient openRedis()
+    /** @return the master key file and the previous ones, as configured */
+    List<Path> configuredMasterKeyFiles()
     {
-        String url = settings().redisUrl();
-        if (url == null)
+        List<Path> files = new ArrayList<>();
+        if (settings().masterKeyFile() != null)
+            files.add(settings().masterKeyFile());
+        files.addAll(settings().previousMasterKeyFiles());
+        return files;
+    }
+
+    /**
+     * @return the Redis tier, connected, or null when none is configured
+     * @throws CliException unreachable when Redis does not answer, usage when its settings are bad
+     */
+    Redis openRedis()
+    {
+        return Redis.open(settings());
+    }
+
+    /** @return the Redis tier, or null when none is configured or it cannot be reached (with a warning) */
+    Redis openRedisOrWarn(String consequence)
+    {
+        try
+        {
+            return openRedis();
+        }
+        catch (CliException x)
+        {
+            if (x.getExitCode() != DynSni.EXIT_UNREACHABLE)
+                throw x;
+            err().println("warning: " + x.getMessage() + "; " + consequence);
+            err().flush();
             return null;
-        return RedisClient.connect(url, 5000);
+        }
     }
 }

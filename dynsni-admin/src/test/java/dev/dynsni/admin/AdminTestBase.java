@@ -62,20 +62,7 @@ abstract class AdminTestBase
     static void dropStores()
     {
         TestServices.dropSchema(schema);
-        try (RedisClient redis = RedisClient.connect(TestServices.redisUrl(), 2000))
-        {
-            redis.scan(RedisClient.globPrefix(keyPrefix), keys ->
-            {
-                if (!keys.isEmpty())
-                {
-                    List<String> command = new ArrayList<>();
-                    command.add("DEL");
-                    command.addAll(keys);
-                    redis.command(command.toArray(new String[0]));
-                }
-                return true;
-            });
-        }
+        TestRedis.delete(TestRedis.keysUnder(keyPrefix).toArray(new String[0]));
     }
 
     static Map<String, String> env()

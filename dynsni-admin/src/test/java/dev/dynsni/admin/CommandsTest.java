@@ -32,9 +32,13 @@ class CommandsTest extends AdminTestBase
         assertEquals(0, imported.exit(), imported::toString);
     }
 
-    private static RedisClient redis()
+    /**
+     * @return the line of {@code doctor}'s settings section for a setting, e.g. {@code jdbc.schema},
+     *     with one space after the name
+     */
+    static String settingLine(String doctorOut, String key)
     {
-        return RedisClient.connect(TestServices.redisUrl(), 2000);
+        return doctorOut.lines().filter(line -> line.startsWith("  " + key + " ")).findFirst().orElse("(no line for " + key + ")").trim().replaceFirst("^(\\S+) +", "$1 ");
     }
 
     @Test
@@ -103,10 +107,7 @@ class CommandsTest extends AdminTestBase
     @Test
     void remove_oneKeyTypeThenAll_deletesRowsAndFencesRedis() throws Exception
     {
-        try (RedisClient redis = redis())
-        {
-            redis.command("SET", keyPrefix + "c:t2.cmd.test", "stale");
-        }
+        TestRedis.set(keyPrefix + "c:t2.cmd.test", "stale");
         Result rsa = run("remove", "t2.cmd.test", "--key-type", "rsa");
         assertEquals(DynSni.EXIT_REJECTED, rsa.exit(), rsa::toString);
         assertEquals(List.of("dynsni remove: error: nothing stored for t2.cmd.test with key type RSA"), rsa.errLines());
@@ -115,63 +116,56 @@ class CommandsTest extends AdminTestBase
         assertEquals(0, result.exit(), result::toString);
         assertEquals("removed t2.cmd.test (EC)\n", result.out());
         assertEquals(0, count("host = 't2.cmd.test'"));
-        try (RedisClient redis = redis())
-        {
-            assertNull(redis.command("GET", keyPrefix + "c:t2.cmd.test"));
-            assertTrue(Long.parseLong((String)redis.command("GET", keyPrefix + "f:t2.cmd.test")) > 0);
-        }
+        assertNull(TestRedis.get(keyPrefix + "c:t2.cmd.test"));
+        assertTrue(Long.parseLong(TestRedis.get(keyPrefix + "f:t2.cmd.test")) > 0);
         assertEquals(DynSni.EXIT_USAGE, run("remove", "t3.cmd.test", "--key-type", "DSA").exit());
     }
 
     @Test
     void evict_oneHost_dropsItsRedisEntryAndNotifies() throws Exception
     {
-        try (RedisClient redis = redis())
-        {
-            redis.command("SET", keyPrefix + "c:t4.cmd.test", "stale");
-            redis.command("SET", keyPrefix + "c:t5.cmd.test", "kept");
-        }
+        TestRedis.set(keyPrefix + "c:t4.cmd.test", "stale");
+        TestRedis.set(keyPrefix + "c:t5.cmd.test", "kept");
         Result result = run("evict", "t4.cmd.test");
         assertEquals(0, result.exit(), result::toString);
         assertEquals("evicted t4.cmd.test: notified all nodes, dropped its Redis entry\n", result.out());
-        try (RedisClient redis = redis())
-        {
-            assertNull(redis.command("GET", keyPrefix + "c:t4.cmd.test"));
-            assertEquals("kept", redis.command("GET", keyPrefix + "c:t5.cmd.test"));
-        }
+        assertNull(TestRedis.get(keyPrefix + "c:t4.cmd.test"));
+        assertEquals("kept", TestRedis.get(keyPrefix + "c:t5.cmd.test"));
+        assertTrue(Long.parseLong(TestRedis.get(keyPrefix + "f:t4.cmd.test")) > 0, "fenced");
     }
 
     @Test
     void evict_all_deletesEveryRedisEntryUnderThePrefixOnly() throws Exception
     {
         String otherPrefix = TestServices.newKeyPrefix();
-        try (RedisClient redis = redis())
+        // a prefix with glob characters must match itself only
+        String globPrefix = keyPrefix.substring(0, keyPrefix.length() - 1) + "*";
+        java.util.Map<String, Object> values = new java.util.HashMap<>();
+        for (int i = 0; i < 2500; i++)
         {
-            for (int i = 0; i < 2500; i++)
-            {
-                redis.command("SET", keyPrefix + "c:h" + i + ".cmd.test", "x");
-            }
-            redis.command("SET", otherPrefix + "c:h1.cmd.test", "other");
+            values.put(keyPrefix + "c:h" + i + ".cmd.test", "x");
         }
+        TestRedis.client().getBuckets(org.redisson.client.codec.StringCodec.INSTANCE).set(values);
+        TestRedis.set(otherPrefix + "c:h1.cmd.test", "other");
+        TestRedis.set(keyPrefix + "f:h1.cmd.test", "42");
+        int cached = TestRedis.dataKeys(keyPrefix).size();
+        assertTrue(cached >= 2500, "cached " + cached);
         try
         {
+            Result glob = run("evict", "--all", "--redis-key-prefix", globPrefix);
+            assertEquals(0, glob.exit(), glob::toString);
+            assertEquals(cached, TestRedis.dataKeys(keyPrefix).size(), "the prefix's * is not a wildcard");
+
             Result result = run("evict", "--all");
             assertEquals(0, result.exit(), result::toString);
-            assertTrue(result.out().startsWith("evicted everything: notified all nodes, deleted "), result::toString);
-            try (RedisClient redis = redis())
-            {
-                List<String> left = new java.util.ArrayList<>();
-                redis.scan(RedisClient.globPrefix(keyPrefix + "c:"), keys -> left.addAll(keys));
-                assertEquals(List.of(), left);
-                assertEquals("other", redis.command("GET", otherPrefix + "c:h1.cmd.test"));
-            }
+            assertEquals("evicted everything: notified all nodes, deleted " + cached + " Redis entries under " + keyPrefix + "\n", result.out());
+            assertEquals(List.of(), TestRedis.dataKeys(keyPrefix));
+            assertEquals("other", TestRedis.get(otherPrefix + "c:h1.cmd.test"));
+            assertEquals("42", TestRedis.get(keyPrefix + "f:h1.cmd.test"), "fences are left to expire");
         }
         finally
         {
-            try (RedisClient redis = redis())
-            {
-                redis.command("DEL", otherPrefix + "c:h1.cmd.test");
-            }
+            TestRedis.delete(otherPrefix + "c:h1.cmd.test");
         }
         assertEquals(DynSni.EXIT_USAGE, run("evict").exit());
         assertEquals(DynSni.EXIT_USAGE, run("evict", "a.cmd.test", "--all").exit());
@@ -188,7 +182,7 @@ class CommandsTest extends AdminTestBase
         assertTrue(result.out().contains("ok    schema '" + schema + "' at version 1"), result::toString);
         assertTrue(result.out().matches("(?s).*ok    \\d+ certificates for \\d+ names.*"), result::toString);
         assertTrue(result.out().contains("ok    Redis "), result::toString);
-        assertTrue(result.out().contains("jdbc passwd  ***  [$DYNSNI_JDBC_PASSWORD]"), result::toString);
+        assertEquals("jdbc.password ***  [$DYNSNI_JDBC_PASSWORD]", settingLine(result.out(), "jdbc.password"), result::toString);
         assertFalse(result.out().contains("very-secret"), result::toString);
         assertTrue(result.out().endsWith("all checks passed\n"), result::toString);
     }
@@ -239,11 +233,13 @@ class CommandsTest extends AdminTestBase
         assertEquals(0, flag.exit(), flag::toString);
 
         Result doctor = runWith(Map.of(), "doctor", "--jetty-base", base.toString());
-        assertTrue(doctor.out().contains("jdbc schema  " + schema + "  [jetty.dynamicSni.jdbc.schema in " + base + "]"), doctor::toString);
-        assertTrue(doctor.out().contains("redis url    (not set: no Redis tier)"), doctor::toString);
+        assertEquals("jdbc.schema " + schema + "  [jetty.dynamicSni.jdbc.schema in " + base.resolve("start.d/dynamic-sni.ini") + "]",
+            settingLine(doctor.out(), "jdbc.schema"), doctor::toString);
+        assertEquals("redis.address (not set: no Redis tier)  [default]", settingLine(doctor.out(), "redis.address"), doctor::toString);
 
         Result noIni = runWith(Map.of(), "list", "--jetty-base", base.resolve("start.d").toString());
         assertEquals(DynSni.EXIT_USAGE, noIni.exit(), noIni::toString);
-        assertTrue(noIni.err().contains("has neither start.d/dynamic-sni.ini nor start.ini"), noIni::toString);
+        assertEquals(List.of("dynsni list: error: --jetty-base " + base.resolve("start.d") + " has neither start.ini nor start.d/*.ini: is it a Jetty base? " +
+            "(java -jar $JETTY_HOME/start.jar --add-modules=dynamic-sni creates one)"), noIni.errLines());
     }
 }

@@ -2,7 +2,13 @@ package dev.dynsni.core;
 
 /**
  * The Redis layout shared by the nodes and the admin tool: key names and the invalidation script.
- * Free of Jetty and Redisson classes, so the admin tool (which ships without them) can use it.
+ *
+ * <p>Under a key prefix (setting {@code redis.keyPrefix}) a stored name has at most two keys: its
+ * data key {@code <prefix>c:<name>} (the cached records, with a TTL) and its fence key
+ * {@code <prefix>f:<name>} (the newest version announced, kept at least
+ * {@link #MIN_FENCE_TTL_MILLIS}). Dropping every cached entry ({@code dynsni evict --all}) deletes
+ * the keys matching {@link #dataKeyPattern(String)} and leaves the fences to expire, so that a write
+ * of older data still in flight stays refused.</p>
  */
 public final class RedisKeys
 {
@@ -28,6 +34,24 @@ public final class RedisKeys
     public static String dataKey(String keyPrefix, String name)
     {
         return keyPrefix + "c:" + name;
+    }
+
+    /**
+     * @return the glob ({@code SCAN MATCH}, {@code KEYS}) matching exactly the data keys under the
+     *     prefix: the prefix's glob characters ({@code * ? [ ]} and backslash) escaped, then {@code c:*}
+     */
+    public static String dataKeyPattern(String keyPrefix)
+    {
+        String prefix = dataKey(keyPrefix, "");
+        StringBuilder glob = new StringBuilder(prefix.length() + 4);
+        for (int i = 0; i < prefix.length(); i++)
+        {
+            char c = prefix.charAt(i);
+            if (c == '*' || c == '?' || c == '[' || c == ']' || c == '\\')
+                glob.append('\\');
+            glob.append(c);
+        }
+        return glob.append('*').toString();
     }
 
     /** @return the Redis key of a stored name's fence (the newest version announced) */

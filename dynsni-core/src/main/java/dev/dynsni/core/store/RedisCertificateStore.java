@@ -13,6 +13,7 @@ import java.util.concurrent.CompletableFuture;
 import dev.dynsni.core.CertificateMap;
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
+import dev.dynsni.core.InvalidCredentialException;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.Secrets;
@@ -282,8 +283,17 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         {
             throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile=" + caFile + " cannot be read: " + x.getMessage());
         }
+        List<java.security.cert.X509Certificate> certificates;
+        try
+        {
+            certificates = Pem.readCertificates(pem);
+        }
+        catch (InvalidCredentialException x)
+        {
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile=" + caFile + " is not a PEM file of CA certificates: " + x.getMessage());
+        }
         int i = 0;
-        for (java.security.cert.X509Certificate certificate : Pem.readCertificates(pem))
+        for (java.security.cert.X509Certificate certificate : certificates)
         {
             trust.setCertificateEntry("ca" + i++, certificate);
         }
@@ -401,6 +411,42 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                 }
                 return true;
             });
+    }
+
+    /**
+     * Drops every cached entry under the key prefix: deletes the keys matching
+     * {@link RedisKeys#dataKeyPattern(String)} (Redisson's {@code RKeys.unlinkByPattern}: SCAN in
+     * pages, then UNLINK), and leaves the fences to expire. Meant for administration
+     * ({@code dynsni evict --all}); it walks the whole key space, so it is never used on the
+     * handshake path.
+     *
+     * @return a future of the number of entries deleted; unlike {@link #invalidate(String, long)}
+     *     it completes exceptionally when Redis fails, so that the caller can say why
+     */
+    public CompletableFuture<Long> evictAll()
+    {
+        return client().thenCompose(c -> c.getKeys().unlinkByPatternAsync(RedisKeys.dataKeyPattern(keyPrefix)).toCompletableFuture());
+    }
+
+    /**
+     * @return the Redisson client, for the admin tool and tests, waiting for its creation after
+     *     {@link #start()}; null while stopped or when it could not be created
+     */
+    public RedissonClient getRedissonClient()
+    {
+        try
+        {
+            return client().get(30, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        catch (InterruptedException x)
+        {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        catch (Exception x)
+        {
+            return null;
+        }
     }
 
     private void markUp()
