@@ -1,7 +1,5 @@
 package dev.dynsni;
 
-import dev.dynsni.core.CertificateRecord;
-import dev.dynsni.core.store.InMemoryCertificateStore;
 import java.nio.ByteBuffer;
 import java.security.Principal;
 import java.security.PrivateKey;
@@ -22,6 +20,10 @@ import javax.net.ssl.SSLEngineResult;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSessionContext;
 
+import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.core.store.InMemoryCertificateStore;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -69,8 +71,8 @@ public class KeyManagerBenchmark
         @SuppressWarnings("unchecked")
         public void setUp() throws Exception
         {
-            dev.dynsni.testing.TestPki pki = new dev.dynsni.testing.TestPki("jmh CA");
-            dev.dynsni.testing.TestPki.Issued wildcard = pki.ec("*.jmh.test");
+            CertificateAuthority pki = CertificateAuthority.create("jmh CA");
+            IssuedCertificate wildcard = pki.ec("*.jmh.test");
             CertificateRecord record = new CertificateRecord("*.jmh.test", "EC", wildcard.chainPem(), wildcard.pkcs8KeyPem(), CertificateRecord.PLAIN, 1);
             factory = new DynamicSniSslContextFactory();
             InMemoryCertificateStore store = new InMemoryCertificateStore();

@@ -12,7 +12,8 @@ import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SNIHostName;
 
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.http2.client.HTTP2Client;
@@ -39,14 +40,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class DynamicSniHandshakeTest
 {
-    private final TestPki pki = new TestPki();
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
     private TestStore store;
     private DynamicSniSslContextFactory factory;
     private TestServer server;
     private DynamicSniSslContextFactory rejectFactory;
     private TestServer rejectServer;
     private TlsClient client;
-    private TestPki.Issued defaultCert;
+    private IssuedCertificate defaultCert;
 
     @BeforeAll
     void start() throws Exception
@@ -82,7 +83,7 @@ class DynamicSniHandshakeTest
             store.close();
     }
 
-    private static String fp(TestPki.Issued issued)
+    private static String fp(IssuedCertificate issued)
     {
         return Pem.fingerprint(issued.certificate());
     }
@@ -96,7 +97,7 @@ class DynamicSniHandshakeTest
     @Test
     void exactHost_servesItsCertificate() throws Exception
     {
-        TestPki.Issued shop = pki.ec("shop.example.com");
+        IssuedCertificate shop = pki.ec("shop.example.com");
         store.put("shop.example.com", shop);
         TlsClient.Result result = client.handshake(server.port(), "shop.example.com");
         assertEquals(fp(shop), fp(result));
@@ -106,7 +107,7 @@ class DynamicSniHandshakeTest
     @Test
     void upperCaseAndTrailingDot_areNormalised() throws Exception
     {
-        TestPki.Issued cert = pki.ec("case.example.com");
+        IssuedCertificate cert = pki.ec("case.example.com");
         store.put("case.example.com", cert);
         assertEquals(fp(cert), fp(client.handshake(server.port(), "CASE.Example.COM")));
         // JSSE itself refuses a trailing-dot host_name with an illegal_parameter alert before the key
@@ -120,7 +121,7 @@ class DynamicSniHandshakeTest
     @Test
     void wildcard_coversExactlyOneLabel() throws Exception
     {
-        TestPki.Issued wild = pki.ec("*.wild.example.com");
+        IssuedCertificate wild = pki.ec("*.wild.example.com");
         store.put("*.wild.example.com", wild);
         assertEquals(fp(wild), fp(client.handshake(server.port(), "a.wild.example.com")));
         assertEquals(fp(wild), fp(client.handshake(server.port(), "b.wild.example.com")));
@@ -132,8 +133,8 @@ class DynamicSniHandshakeTest
     @Test
     void exactHost_beatsWildcard() throws Exception
     {
-        TestPki.Issued wild = pki.ec("*.mixed.example.com");
-        TestPki.Issued exact = pki.ec("www.mixed.example.com");
+        IssuedCertificate wild = pki.ec("*.mixed.example.com");
+        IssuedCertificate exact = pki.ec("www.mixed.example.com");
         store.put("*.mixed.example.com", wild);
         store.put("www.mixed.example.com", exact);
         assertEquals(fp(exact), fp(client.handshake(server.port(), "www.mixed.example.com")));
@@ -143,8 +144,8 @@ class DynamicSniHandshakeTest
     @Test
     void dualCertificateHost_servesTheKeyTypeTheClientSupports() throws Exception
     {
-        TestPki.Issued ec = pki.ec("dual.example.com");
-        TestPki.Issued rsa = pki.rsa("dual.example.com");
+        IssuedCertificate ec = pki.ec("dual.example.com");
+        IssuedCertificate rsa = pki.rsa("dual.example.com");
         store.put("dual.example.com", ec);
         store.put("dual.example.com", rsa);
 
@@ -166,7 +167,7 @@ class DynamicSniHandshakeTest
     {
         // TLS 1.3 asks for RSASSA-PSS keys first: a plain RSA key must not be offered for it, yet
         // the handshake must still succeed with the RSA certificate (rsa_pss_rsae_* schemes).
-        TestPki.Issued rsa = pki.rsa("rsa.example.com");
+        IssuedCertificate rsa = pki.rsa("rsa.example.com");
         store.put("rsa.example.com", rsa);
         TlsClient.Result result = client.handshake(server.port(), List.of(new SNIHostName("rsa.example.com")), new String[]{"TLSv1.3"}, null);
         assertEquals(fp(rsa), fp(result));
@@ -194,7 +195,7 @@ class DynamicSniHandshakeTest
         assertFalse(rejected.ok());
         assertNotNull(rejected.failure());
         // a known host still works on the rejecting server
-        TestPki.Issued known = pki.ec("known.example.com");
+        IssuedCertificate known = pki.ec("known.example.com");
         store.put("known.example.com", known);
         assertEquals(fp(known), fp(client.handshake(rejectServer.port(), "known.example.com")));
     }
@@ -208,7 +209,7 @@ class DynamicSniHandshakeTest
         strict.setDefaultKeyPath(factory.getDefaultKeyPath());
         try (TestServer strictServer = new TestServer(strict))
         {
-            TestPki.Issued known = pki.ec("strict.example.com");
+            IssuedCertificate known = pki.ec("strict.example.com");
             store.put("strict.example.com", known);
             assertEquals(fp(known), fp(client.handshake(strictServer.port(), "strict.example.com")));
             assertFalse(client.handshake(strictServer.port(), null).ok());
@@ -263,12 +264,12 @@ class DynamicSniHandshakeTest
     void plainSqlChanges_areServedWithinOneSecond() throws Exception
     {
         String host = "feed.example.com";
-        TestPki.Issued first = pki.ec(host);
+        IssuedCertificate first = pki.ec(host);
         store.put(host, first);
         assertEquals(fp(first), fp(client.handshake(server.port(), host)));
 
         // UPDATE by plain SQL
-        TestPki.Issued second = pki.ec(host);
+        IssuedCertificate second = pki.ec(host);
         Instant updated = Instant.now();
         store.execute("UPDATE " + store.schema + ".certificate SET chain_pem = ?, key_pem = ? WHERE host = ?", second.chainPem(), second.traditionalKeyPem(), host);
         assertServedWithin(host, fp(second), updated, Duration.ofSeconds(1));
@@ -279,7 +280,7 @@ class DynamicSniHandshakeTest
         assertServedWithin(host, fp(defaultCert), deleted, Duration.ofSeconds(1));
 
         // INSERT after the host was negatively cached
-        TestPki.Issued third = pki.ec(host);
+        IssuedCertificate third = pki.ec(host);
         Instant inserted = Instant.now();
         store.put(host, third);
         assertServedWithin(host, fp(third), inserted, Duration.ofSeconds(1));
@@ -303,10 +304,10 @@ class DynamicSniHandshakeTest
     void concurrentColdHandshakes_loadEachHostOnce() throws Exception
     {
         int hosts = 200;
-        List<TestPki.Issued> issued = new ArrayList<>();
+        List<IssuedCertificate> issued = new ArrayList<>();
         for (int i = 0; i < hosts; i++)
         {
-            TestPki.Issued cert = pki.ec("cold" + i + ".example.net");
+            IssuedCertificate cert = pki.ec("cold" + i + ".example.net");
             issued.add(cert);
             store.put("cold" + i + ".example.net", cert);
         }
@@ -344,15 +345,15 @@ class DynamicSniHandshakeTest
     @Test
     void badRows_breakOnlyTheirOwnHost() throws Exception
     {
-        TestPki.Issued good = pki.ec("good.example.com");
+        IssuedCertificate good = pki.ec("good.example.com");
         store.put("good.example.com", good);
-        TestPki.Issued other = pki.ec("other.example.com");
+        IssuedCertificate other = pki.ec("other.example.com");
         long invalidBefore = factory.getStatistics().getInvalidCredentials();
         store.put("corrupt.example.com", "EC", "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n", good.pkcs8KeyPem());
         store.put("mismatch.example.com", "EC", other.chainPem(), good.pkcs8KeyPem());
-        TestPki.Issued expired = pki.issue(false, Instant.now().minus(Duration.ofDays(30)), Instant.now().minus(Duration.ofDays(1)), "expired.example.com");
+        IssuedCertificate expired = pki.issue(false, Instant.now().minus(Duration.ofDays(30)), Instant.now().minus(Duration.ofDays(1)), "expired.example.com");
         store.put("expired.example.com", expired);
-        TestPki.Issued future = pki.issue(false, Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(30)), "future.example.com");
+        IssuedCertificate future = pki.issue(false, Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(30)), "future.example.com");
         store.put("future.example.com", future);
         store.put("wrongtype.example.com", "RSA", other.chainPem(), other.pkcs8KeyPem());
 
@@ -383,12 +384,12 @@ class DynamicSniHandshakeTest
     @Test
     void reversedChainAndKeyForms_areAccepted() throws Exception
     {
-        TestPki.Issued rsa = pki.rsa("pkcs1.example.com");
+        IssuedCertificate rsa = pki.rsa("pkcs1.example.com");
         store.put("pkcs1.example.com", "RSA", rsa.reversedChainPem(), rsa.traditionalKeyPem());
         TlsClient.Result result = client.handshake(server.port(), List.of(new SNIHostName("pkcs1.example.com")), new String[]{"TLSv1.2"}, new String[]{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
         assertEquals(fp(rsa), fp(result));
 
-        TestPki.Issued ec = pki.ec("sec1.example.com");
+        IssuedCertificate ec = pki.ec("sec1.example.com");
         store.put("sec1.example.com", "EC", ec.reversedChainPem(), ec.traditionalKeyPem());
         assertEquals(fp(ec), fp(client.handshake(server.port(), "sec1.example.com")));
     }
@@ -396,7 +397,7 @@ class DynamicSniHandshakeTest
     @Test
     void http2AndHttp11Requests_reachTheTenant() throws Exception
     {
-        TestPki.Issued cert = pki.ec("h2.example.com");
+        IssuedCertificate cert = pki.ec("h2.example.com");
         store.put("h2.example.com", cert);
         for (boolean h2 : new boolean[]{true, false})
         {

@@ -6,7 +6,8 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.eclipse.jetty.jmx.MBeanContainer;
 import org.junit.jupiter.api.Test;
 
@@ -20,10 +21,10 @@ class JmxTest
     @Test
     void statisticsAndOperations_areExposedOverJmx() throws Exception
     {
-        TestPki pki = new TestPki();
+        CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
         try (TestStore store = new TestStore())
         {
-            TestPki.Issued cert = pki.ec("jmx.example.com");
+            IssuedCertificate cert = pki.ec("jmx.example.com");
             store.put("jmx.example.com", cert);
             DynamicSniSslContextFactory factory = store.newFactory(true);
             factory.setJdbcPassword("hunter2");

@@ -19,7 +19,8 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpURI;
@@ -60,7 +61,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 class MisdirectedRequestCustomizerTest
 {
     private static final String PASSWORD = "secret";
-    private static TestPki pki;
+    private static CertificateAuthority pki;
     private static Server server;
     private static ServerConnector tlsConnector;
     private static ServerConnector plainConnector;
@@ -69,7 +70,7 @@ class MisdirectedRequestCustomizerTest
     @BeforeAll
     static void start() throws Exception
     {
-        pki = new TestPki("421 test CA");
+        pki = CertificateAuthority.create("421 test CA");
         KeyStore keyStore = KeyStore.getInstance("PKCS12");
         keyStore.load(null, null);
         add(keyStore, "t1", pki.ec("t1.example"));
@@ -287,7 +288,7 @@ class MisdirectedRequestCustomizerTest
         return status.get(5, TimeUnit.SECONDS);
     }
 
-    private static void add(KeyStore keyStore, String alias, TestPki.Issued issued) throws Exception
+    private static void add(KeyStore keyStore, String alias, IssuedCertificate issued) throws Exception
     {
         keyStore.setKeyEntry(alias, issued.key(), PASSWORD.toCharArray(), new Certificate[]{issued.certificate(), issued.ca()});
     }

@@ -26,9 +26,9 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.store.JdbcCertificateStore;
 import dev.dynsni.testing.TcpProxy;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 
 /**
@@ -65,7 +65,7 @@ public final class PrefetchBenchmark
     private static final int WARM_CLIENTS = 4;
     private static final int SLICES = Integer.getInteger("bench.slices", 20);
 
-    private final TestPki pki = new TestPki();
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
     private final TestStore store;
     private final TcpProxy postgres;
     private final TcpProxy redis;

@@ -13,10 +13,11 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.JdbcCertificateStore;
 import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TcpProxy;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -42,8 +43,8 @@ class PrefetchColdStartTest
     private static final int THREADS = 8;
     private static final long DELAY_MILLIS = 300;
 
-    private static final TestPki PKI = new TestPki();
-    private static final List<TestPki.Issued> CERTS = new ArrayList<>();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
+    private static final List<IssuedCertificate> CERTS = new ArrayList<>();
     private static TestStore store;
     private static TcpProxy postgres;
 
@@ -53,7 +54,7 @@ class PrefetchColdStartTest
         store = new TestStore();
         for (int i = 0; i < HOSTS; i++)
         {
-            TestPki.Issued cert = PKI.ec(host(i));
+            IssuedCertificate cert = PKI.ec(host(i));
             store.put(host(i), cert);
             CERTS.add(cert);
         }

@@ -9,8 +9,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.InMemoryCertificateStore;
-import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,7 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PrefetchHandOverTest
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     /** Counts loads; can hold a load back so the test can act before it completes. */
     private static final class HeldBackStore extends InMemoryCertificateStore
@@ -42,7 +43,7 @@ class PrefetchHandOverTest
         }
     }
 
-    private static void put(InMemoryCertificateStore store, String name, TestPki.Issued issued)
+    private static void put(InMemoryCertificateStore store, String name, IssuedCertificate issued)
     {
         store.put(new CertificateRecord(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem(), CertificateRecord.PLAIN, 0));
     }
@@ -51,7 +52,7 @@ class PrefetchHandOverTest
     void everyHandshake_asksL1Once_evenWithATinyCache() throws Exception
     {
         HeldBackStore store = new HeldBackStore();
-        TestPki.Issued[] issued = new TestPki.Issued[10];
+        IssuedCertificate[] issued = new IssuedCertificate[10];
         for (int i = 0; i < 10; i++)
         {
             issued[i] = PKI.ec("h" + i + ".handover.test");
@@ -85,7 +86,7 @@ class PrefetchHandOverTest
     {
         HeldBackStore store = new HeldBackStore();
         int rounds = 10;
-        TestPki.Issued[] issued = new TestPki.Issued[rounds];
+        IssuedCertificate[] issued = new IssuedCertificate[rounds];
         for (int i = 0; i < rounds; i++)
         {
             issued[i] = PKI.ec("d" + i + ".handover.test");

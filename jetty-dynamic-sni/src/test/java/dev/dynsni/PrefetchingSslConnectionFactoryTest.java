@@ -20,7 +20,8 @@ import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.HttpClientTransport;
@@ -47,13 +48,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class PrefetchingSslConnectionFactoryTest
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
     private static TestStore store;
     private static DynamicSniSslContextFactory factory;
     private static PrefetchTestServer server;
     private static PrefetchTestServer proxied;
-    private static TestPki.Issued shop;
-    private static TestPki.Issued blog;
+    private static IssuedCertificate shop;
+    private static IssuedCertificate blog;
 
     @BeforeAll
     static void start() throws Exception

@@ -8,8 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.RedisProcess;
-import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,7 +25,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class RedisTransportTest
 {
-    private final TestPki pki = new TestPki();
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
 
     @TempDir
     Path dir;
@@ -67,7 +68,7 @@ class RedisTransportTest
 
     private void assertServedTwice(DynamicSniSslContextFactory factory, TestStore store, String host) throws Exception
     {
-        TestPki.Issued cert = pki.ec(host);
+        IssuedCertificate cert = pki.ec(host);
         store.put(host, cert);
         try (TestServer server = new TestServer(factory))
         {
@@ -115,7 +116,7 @@ class RedisTransportTest
             DynamicSniSslContextFactory wrong = store.newFactory(false);
             wrong.setRedisAddress("redis://alice:wrong@127.0.0.1:" + redis.port());
             wrong.setRedisKeyPrefix(store.keyPrefix);
-            TestPki.Issued cert = pki.ec("wrongpw.example.com");
+            IssuedCertificate cert = pki.ec("wrongpw.example.com");
             store.put("wrongpw.example.com", cert);
             try (TestServer server = new TestServer(wrong))
             {
@@ -131,8 +132,8 @@ class RedisTransportTest
     void rediss_withCaFile() throws Exception
     {
         requireRedisBinary();
-        TestPki redisPki = new TestPki("redis CA");
-        TestPki.Issued serverCert = redisPki.ec("localhost");
+        CertificateAuthority redisPki = CertificateAuthority.create("redis CA");
+        IssuedCertificate serverCert = redisPki.ec("localhost");
         Path cert = Files.writeString(dir.resolve("redis.crt"), serverCert.chainPem());
         Path key = Files.writeString(dir.resolve("redis.key"), serverCert.pkcs8KeyPem());
         Path ca = Files.writeString(dir.resolve("ca.crt"), redisPki.caPem());

@@ -12,7 +12,8 @@ import javax.net.ssl.SSLSocket;
 
 import dev.dynsni.core.MasterKeys;
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -35,7 +36,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class SecurityTest
 {
-    private final TestPki pki = new TestPki();
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
     private TestStore store;
     private final List<AutoCloseable> closeables = new java.util.ArrayList<>();
 
@@ -79,7 +80,7 @@ class SecurityTest
         return server;
     }
 
-    private void putEncrypted(MasterKeys keys, String name, TestPki.Issued cert) throws Exception
+    private void putEncrypted(MasterKeys keys, String name, IssuedCertificate cert) throws Exception
     {
         store.execute("INSERT INTO " + store.schema + ".certificate (host, key_type, chain_pem, key_pem, key_encoding) VALUES (?, ?, ?, ?, ?) " +
                 "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem, key_encoding = excluded.key_encoding",
@@ -91,7 +92,7 @@ class SecurityTest
     {
         byte[] master = random32();
         MasterKeys keys = MasterKeys.of(master);
-        TestPki.Issued cert = pki.ec("secret.example.com");
+        IssuedCertificate cert = pki.ec("secret.example.com");
         putEncrypted(keys, "secret.example.com", cert);
 
         DynamicSniSslContextFactory factory = store.newFactory(true);
@@ -141,7 +142,7 @@ class SecurityTest
     void encryptedRow_withoutTheKey_orCopiedToAnotherHost_isNotServed() throws Exception
     {
         MasterKeys keys = MasterKeys.of(random32());
-        TestPki.Issued cert = pki.ec("copied.example.com", "victim.example.com");
+        IssuedCertificate cert = pki.ec("copied.example.com", "victim.example.com");
         putEncrypted(keys, "victim.example.com", cert);
         // an attacker with write access copies the victim's encrypted row to another name
         store.execute("INSERT INTO " + store.schema + ".certificate (host, key_type, chain_pem, key_pem, key_encoding) " +
@@ -175,8 +176,8 @@ class SecurityTest
     {
         byte[] oldKey = random32();
         byte[] newKey = random32();
-        TestPki.Issued a = pki.ec("old.example.com");
-        TestPki.Issued b = pki.ec("new.example.com");
+        IssuedCertificate a = pki.ec("old.example.com");
+        IssuedCertificate b = pki.ec("new.example.com");
         putEncrypted(MasterKeys.of(oldKey), "old.example.com", a);
         putEncrypted(MasterKeys.of(newKey), "new.example.com", b);
         DynamicSniSslContextFactory factory = store.newFactory(false);
@@ -218,7 +219,7 @@ class SecurityTest
     @Test
     void floodOfUnknownNames_costsOneLookupPerName_andMemoryStaysBounded() throws Exception
     {
-        TestPki.Issued real = pki.ec("real.example.com");
+        IssuedCertificate real = pki.ec("real.example.com");
         store.put("real.example.com", real);
         DynamicSniSslContextFactory factory = store.newFactory(true);
         factory.setNegativeCacheMaxEntries(100);
@@ -266,7 +267,7 @@ class SecurityTest
     @Test
     void removal_withRebuildOnChange_endsResumption() throws Exception
     {
-        TestPki.Issued cert = pki.ec("gone.example.com");
+        IssuedCertificate cert = pki.ec("gone.example.com");
         store.put("gone.example.com", cert);
         DynamicSniSslContextFactory factory = store.newFactory(false);
         factory.setUnknownHostPolicy("reject");
@@ -299,7 +300,7 @@ class SecurityTest
     @Test
     void removal_withoutRebuild_resumptionEndsWithTheSessionTimeout() throws Exception
     {
-        TestPki.Issued cert = pki.ec("timeout.example.com");
+        IssuedCertificate cert = pki.ec("timeout.example.com");
         store.put("timeout.example.com", cert);
         DynamicSniSslContextFactory factory = store.newFactory(false);
         assertEquals(DynamicSniSslContextFactory.DEFAULT_SESSION_TIMEOUT_SECONDS, factory.getSslSessionTimeout());

@@ -8,10 +8,11 @@ import java.util.Map;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.CachingCertificateStore;
 import dev.dynsni.core.store.InMemoryCertificateMap;
 import dev.dynsni.core.store.JdbcCertificateStore;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.eclipse.jetty.util.resource.ResourceFactory;
 import org.eclipse.jetty.xml.XmlConfiguration;
@@ -53,8 +54,8 @@ class StoreBeansXmlTest
     @Test
     void storesComposedInXml_serveHandshakes_andStopWithTheFactory() throws Exception
     {
-        TestPki pki = new TestPki();
-        TestPki.Issued shop = pki.ec("shop.beans.test");
+        CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
+        IssuedCertificate shop = pki.ec("shop.beans.test");
         try (TestStore rows = new TestStore(); ResourceFactory.Closeable resources = ResourceFactory.closeable())
         {
             rows.put("shop.beans.test", shop);

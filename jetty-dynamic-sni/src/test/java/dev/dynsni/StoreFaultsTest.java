@@ -5,9 +5,10 @@ import java.time.Instant;
 import java.util.function.BooleanSupplier;
 
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.RedisProcess;
 import dev.dynsni.testing.TcpProxy;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,14 +24,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class StoreFaultsTest
 {
-    private final TestPki pki = new TestPki();
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
     private TestStore store;
     private RedisProcess redis;
     private TcpProxy postgresProxy;
     private DynamicSniSslContextFactory factory;
     private TestServer server;
     private TlsClient client;
-    private TestPki.Issued defaultCert;
+    private IssuedCertificate defaultCert;
 
     @BeforeEach
     void start() throws Exception
@@ -74,7 +75,7 @@ class StoreFaultsTest
         return Pem.fingerprint(result.leaf());
     }
 
-    private static String fp(TestPki.Issued issued)
+    private static String fp(IssuedCertificate issued)
     {
         return Pem.fingerprint(issued.certificate());
     }
@@ -90,9 +91,9 @@ class StoreFaultsTest
         }
     }
 
-    private TestPki.Issued add(String host) throws Exception
+    private IssuedCertificate add(String host) throws Exception
     {
-        TestPki.Issued cert = pki.ec(host);
+        IssuedCertificate cert = pki.ec(host);
         store.put(host, cert);
         return cert;
     }
@@ -100,17 +101,17 @@ class StoreFaultsTest
     @Test
     void redisDown_postgresAnswers_andRedisRecovers() throws Exception
     {
-        TestPki.Issued held = add("held.example.com");
+        IssuedCertificate held = add("held.example.com");
         assertEquals(fp(held), served("held.example.com"));
 
         redis.kill();
-        TestPki.Issued fresh = add("fresh.example.com");
+        IssuedCertificate fresh = add("fresh.example.com");
         assertEquals(fp(held), served("held.example.com"), "L1 keeps serving");
         assertEquals(fp(fresh), served("fresh.example.com"), "PostgreSQL answers while Redis is down");
         assertEquals("down", factory.getStatistics().getRedisState());
 
         redis.start();
-        TestPki.Issued later = add("later.example.com");
+        IssuedCertificate later = add("later.example.com");
         await("Redis tier back up", Duration.ofSeconds(15), () ->
         {
             factory.evict("later.example.com");
@@ -121,11 +122,11 @@ class StoreFaultsTest
     @Test
     void postgresDown_redisAnswers_andPostgresRecovers() throws Exception
     {
-        TestPki.Issued inRedis = add("inredis.example.com");
+        IssuedCertificate inRedis = add("inredis.example.com");
         assertEquals(fp(inRedis), served("inredis.example.com"));
         // written back to Redis asynchronously after the PostgreSQL read
         await("Redis holds the host", Duration.ofSeconds(5), () -> factory.getStatistics().getRedisHits() > 0 || redisHolds("inredis.example.com"));
-        TestPki.Issued notLoaded = add("notloaded.example.com");
+        IssuedCertificate notLoaded = add("notloaded.example.com");
 
         postgresProxy.cut();
         factory.evict("inredis.example.com");
@@ -137,7 +138,7 @@ class StoreFaultsTest
         postgresProxy.restore();
         await("PostgreSQL back", Duration.ofSeconds(15), () -> fp(notLoaded).equals(served("notloaded.example.com")));
         // the change feed reconnected: a plain SQL change is served again without restart
-        TestPki.Issued replaced = pki.ec("inredis.example.com");
+        IssuedCertificate replaced = pki.ec("inredis.example.com");
         await("feed reconnected", Duration.ofSeconds(15), () ->
         {
             try
@@ -155,9 +156,9 @@ class StoreFaultsTest
     @Test
     void bothDown_l1KeepsServing_thenEverythingRecovers() throws Exception
     {
-        TestPki.Issued held = add("both.example.com");
+        IssuedCertificate held = add("both.example.com");
         assertEquals(fp(held), served("both.example.com"));
-        TestPki.Issued cold = add("cold.example.com");
+        IssuedCertificate cold = add("cold.example.com");
 
         redis.kill();
         postgresProxy.cut();

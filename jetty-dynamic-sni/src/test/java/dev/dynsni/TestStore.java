@@ -5,8 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.SchemaMigrations;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 
 /**
@@ -39,7 +39,7 @@ final class TestStore implements AutoCloseable
         return factory;
     }
 
-    void put(String name, TestPki.Issued issued) throws SQLException
+    void put(String name, IssuedCertificate issued) throws SQLException
     {
         put(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem());
     }

@@ -4,7 +4,8 @@ import java.util.ArrayList;
 import java.util.List;
 
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -20,7 +21,7 @@ class TwoNodePropagationTest
     @Test
     void changesRightAfterBothNodesServedTheOldCertificate_reachTheSecondNodeWithinOneSecond() throws Exception
     {
-        TestPki pki = new TestPki();
+        CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
         try (TestStore store = new TestStore();
              TestServer node1 = new TestServer(store.newFactory(true));
              TestServer node2 = new TestServer(store.newFactory(true)))
@@ -32,7 +33,7 @@ class TwoNodePropagationTest
             for (int i = 0; i < changes; i++)
             {
                 String host = "p" + i + ".example.com";
-                TestPki.Issued first = pki.ec(host);
+                IssuedCertificate first = pki.ec(host);
                 store.put(host, first);
                 String old = Pem.fingerprint(first.certificate());
                 // both nodes serve the old certificate (their loads write it back to Redis)
@@ -42,7 +43,7 @@ class TwoNodePropagationTest
                         break;
                     Thread.sleep(10);
                 }
-                TestPki.Issued second = pki.ec(host);
+                IssuedCertificate second = pki.ec(host);
                 long start = System.nanoTime();
                 store.execute("UPDATE " + store.schema + ".certificate SET chain_pem = ?, key_pem = ? WHERE host = ?", second.chainPem(), second.pkcs8KeyPem(), host);
                 String fresh = Pem.fingerprint(second.certificate());

@@ -16,6 +16,8 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
 
 import dev.dynsni.core.HostNames;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,14 +82,31 @@ class GenDemoCommand extends BaseCommand
         Path caPem = out.resolve("ca.pem");
         Path caKey = out.resolve("ca.key");
         boolean reused = Files.isRegularFile(caPem) && Files.isRegularFile(caKey);
-        DemoPki pki = reused ? DemoPki.load(caPem, caKey) : DemoPki.create("dynsni demo CA " + parent, 10);
-        if (!reused)
-            pki.writeCa(caPem, caKey);
+        CertificateAuthority pki;
+        if (reused)
+        {
+            try
+            {
+                pki = CertificateAuthority.load(caPem, caKey);
+            }
+            catch (IllegalArgumentException x)
+            {
+                throw CliException.rejected(x.getMessage());
+            }
+        }
+        else
+        {
+            // valid from an hour ago for 10 years of 366 days
+            Instant caNotBefore = Instant.now().minusSeconds(3600);
+            pki = CertificateAuthority.create("dynsni demo CA " + parent, "jetty-dynamic-sni demo", caNotBefore, caNotBefore.plusSeconds(10 * 366L * 86400));
+            DemoFiles.writePublic(caPem, pki.caPem());
+            DemoFiles.writePrivate(caKey, pki.caKeyPem());
+        }
 
         Instant notBefore = Instant.now().minus(Duration.ofHours(1));
         Instant notAfter = notBefore.plus(Duration.ofDays(days)).plus(Duration.ofHours(1));
-        write(out, "default." + parent, pki.issueEc(List.of("default." + parent), notBefore, notAfter), "default");
-        write(certs, "wild." + parent, pki.issueEc(List.of("*.wild." + parent), notBefore, notAfter), null);
+        write(out, "default." + parent, pki.issue(false, notBefore, notAfter, "default." + parent), "default");
+        write(certs, "wild." + parent, pki.issue(false, notBefore, notAfter, "*.wild." + parent), null);
 
         int total = tenants + rsa;
         Progress progress = noProgress ? null : new Progress(err(), "generating", total, Progress.isTerminal());
@@ -152,26 +171,26 @@ class GenDemoCommand extends BaseCommand
         return DynSni.EXIT_OK;
     }
 
-    private static Void generate(DemoPki pki, Path certs, String parent, int first, int last, boolean rsa,
+    private static Void generate(CertificateAuthority pki, Path certs, String parent, int first, int last, boolean rsa,
                                  Instant notBefore, Instant notAfter, AtomicLong done) throws IOException
     {
         for (int i = first; i <= last; i++)
         {
             String host = "t" + i + "." + parent;
             if (rsa)
-                write(certs, host + "-rsa", pki.issueRsa(List.of(host), notBefore, notAfter), null);
+                write(certs, host + "-rsa", pki.issue(true, notBefore, notAfter, host), null);
             else
-                write(certs, host, pki.issueEc(List.of(host), notBefore, notAfter), null);
+                write(certs, host, pki.issue(false, notBefore, notAfter, host), null);
             done.incrementAndGet();
         }
         return null;
     }
 
-    private static void write(Path dir, String name, DemoPki.Issued issued, String fileName) throws IOException
+    private static void write(Path dir, String name, IssuedCertificate issued, String fileName) throws IOException
     {
         String base = fileName == null ? name : fileName;
         DemoFiles.writePublic(dir.resolve(base + ".crt"), issued.chainPem());
-        DemoFiles.writePrivate(dir.resolve(base + ".key"), issued.keyPem());
+        DemoFiles.writePrivate(dir.resolve(base + ".key"), issued.pkcs8KeyPem());
     }
 
     private static int clean(Path certs) throws IOException

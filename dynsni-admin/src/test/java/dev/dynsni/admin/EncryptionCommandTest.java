@@ -11,7 +11,8 @@ import java.util.Map;
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.MasterKeys;
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Private keys written encrypted with a master key, and the master key rotated in place. */
 class EncryptionCommandTest extends AdminTestBase
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     @TempDir
     Path dir;
@@ -66,12 +67,12 @@ class EncryptionCommandTest extends AdminTestBase
         Path oldFile = keyFile("old.key", oldKey, "rw-------");
         Path newFile = keyFile("new.key", newKey, "rw-------");
 
-        TestPki.Issued a = PKI.ec("a.enc.test");
+        IssuedCertificate a = PKI.ec("a.enc.test");
         Path cert = Files.writeString(dir.resolve("a.crt"), a.chainPem());
         Path key = Files.writeString(dir.resolve("a.key"), a.pkcs8KeyPem());
         Result imported = run("import", "--cert", cert.toString(), "--key", key.toString(), "--master-key", oldFile.toString());
         assertEquals(0, imported.exit(), imported::toString);
-        TestPki.Issued b = PKI.ec("b.enc.test");
+        IssuedCertificate b = PKI.ec("b.enc.test");
         Files.writeString(dir.resolve("b.crt"), b.chainPem());
         Files.writeString(dir.resolve("b.key"), b.pkcs8KeyPem());
         Result plain = run("import", "--cert", dir.resolve("b.crt").toString(), "--key", dir.resolve("b.key").toString());
@@ -101,7 +102,7 @@ class EncryptionCommandTest extends AdminTestBase
     {
         byte[] oldKey = random();
         Path oldFile = keyFile("lost.key", oldKey, "rw-------");
-        TestPki.Issued c = PKI.ec("c.enc.test");
+        IssuedCertificate c = PKI.ec("c.enc.test");
         Files.writeString(dir.resolve("c.crt"), c.chainPem());
         Files.writeString(dir.resolve("c.key"), c.pkcs8KeyPem());
         assertEquals(0, run("import", "--cert", dir.resolve("c.crt").toString(), "--key", dir.resolve("c.key").toString(), "--master-key", oldFile.toString()).exit());
@@ -117,7 +118,7 @@ class EncryptionCommandTest extends AdminTestBase
     void looseMasterKeyFile_isAUsageError() throws Exception
     {
         Path loose = keyFile("loose.key", random(), "rw-r--r--");
-        TestPki.Issued d = PKI.ec("d.enc.test");
+        IssuedCertificate d = PKI.ec("d.enc.test");
         Files.writeString(dir.resolve("d.crt"), d.chainPem() + d.pkcs8KeyPem());
         Map<String, String> env = env();
         env.put("DYNSNI_MASTER_KEY_FILE", loose.toString());

@@ -5,8 +5,9 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.FreePorts;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,14 +18,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Global options (--jetty-base, setting flags, --verbose) before or after the command's name. */
 class GlobalOptionsTest extends AdminTestBase
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     @TempDir
     Path dir;
 
     private Path pem(String host) throws Exception
     {
-        TestPki.Issued issued = PKI.ec(host);
+        IssuedCertificate issued = PKI.ec(host);
         return Files.writeString(dir.resolve(host + ".pem"), issued.chainPem() + issued.pkcs8KeyPem());
     }
 

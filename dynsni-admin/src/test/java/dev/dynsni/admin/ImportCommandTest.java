@@ -11,8 +11,9 @@ import java.util.List;
 import java.util.Map;
 
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.FreePorts;
-import dev.dynsni.testing.TestPki;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,7 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ImportCommandTest extends AdminTestBase
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     @TempDir
     Path dir;
@@ -46,7 +47,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_reversedChainAndSec1Key_storesEverySanLeafFirst() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("a.import.test", "b.import.test");
+        IssuedCertificate issued = PKI.ec("a.import.test", "b.import.test");
         Path cert = write("ab.pem", issued.reversedChainPem());
         Path key = write("ab.key", issued.traditionalKeyPem());
 
@@ -72,8 +73,8 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_combinedPemWithRsaAndEc_holdsBothKeyTypes() throws Exception
     {
-        TestPki.Issued ec = PKI.ec("both.import.test");
-        TestPki.Issued rsa = PKI.rsa("both.import.test");
+        IssuedCertificate ec = PKI.ec("both.import.test");
+        IssuedCertificate rsa = PKI.rsa("both.import.test");
         Path ecFile = write("ec.pem", ec.chainPem() + ec.pkcs8KeyPem());
         Path rsaFile = write("rsa.pem", rsa.traditionalKeyPem() + rsa.chainPem());
 
@@ -86,7 +87,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_wildcardCertificateWithHost_storesTheRequestedHostOnly() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("*.shop.import.test");
+        IssuedCertificate issued = PKI.ec("*.shop.import.test");
         Path cert = write("w.crt", issued.chainPem());
         Path key = write("w.key", issued.pkcs8KeyPem());
 
@@ -110,7 +111,7 @@ class ImportCommandTest extends AdminTestBase
     void import_expired_rejectedUnlessAllowed() throws Exception
     {
         Instant now = Instant.now();
-        TestPki.Issued issued = PKI.issue(false, now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), "expired.import.test");
+        IssuedCertificate issued = PKI.issue(false, now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)), "expired.import.test");
         Path cert = write("e.crt", issued.chainPem());
         Path key = write("e.key", issued.pkcs8KeyPem());
 
@@ -125,7 +126,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_hostNotCoveredBySans_rejectedAndNothingWritten() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("covered.import.test", "*.wild.import.test");
+        IssuedCertificate issued = PKI.ec("covered.import.test", "*.wild.import.test");
         Path cert = write("s.crt", issued.chainPem());
         Path key = write("s.key", issued.pkcs8KeyPem());
 
@@ -137,7 +138,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_corruptPem_rejected() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("corrupt.import.test");
+        IssuedCertificate issued = PKI.ec("corrupt.import.test");
         String chain = issued.chainPem();
         int middle = chain.indexOf('\n', 100);
         Path cert = write("bad.crt", chain.substring(0, middle) + "\n!!!!not base64!!!!\n" + chain.substring(middle + 1));
@@ -158,7 +159,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_invalidHostName_rejected() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("valid.import.test");
+        IssuedCertificate issued = PKI.ec("valid.import.test");
         Path cert = write("v.pem", issued.chainPem() + issued.pkcs8KeyPem());
         assertRejected(run("import", "--cert", cert.toString(), "--host", "bad_name.import.test"), "'bad_name.import.test' is not a valid host name");
     }
@@ -175,7 +176,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_noJdbcUrlAnywhere_usageError() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("nourl.import.test");
+        IssuedCertificate issued = PKI.ec("nourl.import.test");
         Path cert = write("n.pem", issued.chainPem() + issued.pkcs8KeyPem());
         Result result = runWith(Map.of(), "import", "--cert", cert.toString());
         assertEquals(DynSni.EXIT_USAGE, result.exit(), result::toString);
@@ -185,7 +186,7 @@ class ImportCommandTest extends AdminTestBase
     @Test
     void import_postgresUnreachable_exit3WithoutPassword() throws Exception
     {
-        TestPki.Issued issued = PKI.ec("down.import.test");
+        IssuedCertificate issued = PKI.ec("down.import.test");
         Path cert = write("d.pem", issued.chainPem() + issued.pkcs8KeyPem());
         Map<String, String> env = new HashMap<>(env());
         env.put("DYNSNI_JDBC_PASSWORD", "s3cret-password");

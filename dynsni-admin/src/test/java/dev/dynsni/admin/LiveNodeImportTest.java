@@ -13,9 +13,10 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.DynamicSniSslContextFactory;
 import dev.dynsni.core.Pem;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
@@ -36,7 +37,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  */
 class LiveNodeImportTest extends AdminTestBase
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
     private static final String HOST = "live.node.test";
 
     @TempDir
@@ -73,13 +74,13 @@ class LiveNodeImportTest extends AdminTestBase
         assertNull(servedFingerprint(HOST));
         assertNull(servedFingerprint(HOST));
 
-        TestPki.Issued first = PKI.ec(HOST);
+        IssuedCertificate first = PKI.ec(HOST);
         Path firstFile = Files.writeString(dir.resolve("first.pem"), first.chainPem() + first.pkcs8KeyPem());
         assertEquals(0, run("import", "--cert", firstFile.toString()).exit());
         long served = awaitServed(HOST, Pem.fingerprint(first.certificate()));
         assertTrue(served < 1000, "first certificate served after " + served + " ms");
 
-        TestPki.Issued second = PKI.ec(HOST, "other.node.test");
+        IssuedCertificate second = PKI.ec(HOST, "other.node.test");
         Path secondFile = Files.writeString(dir.resolve("second.pem"), second.chainPem() + second.pkcs8KeyPem());
         assertEquals(0, run("import", "--cert", secondFile.toString(), "--host", HOST).exit());
         served = awaitServed(HOST, Pem.fingerprint(second.certificate()));

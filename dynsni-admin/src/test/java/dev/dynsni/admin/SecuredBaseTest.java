@@ -6,9 +6,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.RedisCertificateStore;
 import dev.dynsni.testing.RedisProcess;
-import dev.dynsni.testing.TestPki;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
@@ -40,7 +41,7 @@ class SecuredBaseTest extends AdminTestBase
 {
     private static final String REDIS_PASSWORD = "alice-Secret-7";
     private static final String PG_PASSWORD = "pg-Secret-9";
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     @TempDir
     static Path base;
@@ -59,8 +60,8 @@ class SecuredBaseTest extends AdminTestBase
         else
             Assumptions.assumeTrue(RedisProcess.binaryAvailable(), "redis-server not on the PATH");
 
-        TestPki redisPki = new TestPki("redis CA");
-        TestPki.Issued serverCert = redisPki.ec("localhost");
+        CertificateAuthority redisPki = CertificateAuthority.create("redis CA");
+        IssuedCertificate serverCert = redisPki.ec("localhost");
         Path tls = Files.createDirectories(base.resolve("tls"));
         Path cert = Files.writeString(tls.resolve("redis.crt"), serverCert.chainPem());
         Path key = Files.writeString(tls.resolve("redis.key"), serverCert.pkcs8KeyPem());
@@ -123,7 +124,7 @@ class SecuredBaseTest extends AdminTestBase
 
     private Path pem(String host) throws Exception
     {
-        TestPki.Issued issued = PKI.ec(host);
+        IssuedCertificate issued = PKI.ec(host);
         return Files.writeString(base.resolve(host + ".pem"), issued.chainPem() + issued.pkcs8KeyPem());
     }
 
@@ -207,7 +208,7 @@ class SecuredBaseTest extends AdminTestBase
         assertEquals(DynSni.EXIT_UNREACHABLE, noUser.exit(), noUser::toString);
 
         // without the CA file, the server's certificate is not trusted
-        Path otherCa = Files.writeString(base.resolve("other-ca.pem"), new TestPki("other CA").caPem());
+        Path otherCa = Files.writeString(base.resolve("other-ca.pem"), CertificateAuthority.create("other CA").caPem());
         Result untrusted = runWith(Map.of(), "evict", "--all", "--jetty-base", base.toString(), "--redis-ca-file", otherCa.toString());
         assertEquals(DynSni.EXIT_UNREACHABLE, untrusted.exit(), untrusted::toString);
         assertTrue(untrusted.err().startsWith("dynsni evict: error: notified all nodes, but the Redis entries were not deleted: cannot connect to Redis at rediss://localhost:"),

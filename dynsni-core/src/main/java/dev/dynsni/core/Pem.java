@@ -15,6 +15,7 @@ import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPublicKey;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -35,12 +36,14 @@ import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
 
 /**
  * PEM decoding through BouncyCastle: certificate chains, and RSA / EC private keys in PKCS#1,
- * PKCS#8 and SEC1 form. Stateless and thread-safe. Error messages never contain key material.
+ * PKCS#8 and SEC1 form; and PEM encoding of DER blocks. Stateless and thread-safe. Error messages
+ * never contain key material.
  */
 public final class Pem
 {
     private static final JcaX509CertificateConverter CERTIFICATES = new JcaX509CertificateConverter();
     private static final JcaPEMKeyConverter KEYS = new JcaPEMKeyConverter();
+    private static final Base64.Encoder PEM_BASE64 = Base64.getMimeEncoder(64, new byte[]{'\n'});
 
     private Pem()
     {
@@ -203,6 +206,29 @@ public final class Pem
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
         }
         catch (GeneralSecurityException x)
+        {
+            throw new IllegalStateException(x);
+        }
+    }
+
+    /**
+     * @param type the block's label, e.g. {@code CERTIFICATE} or {@code PRIVATE KEY}
+     * @param der the block's content
+     * @return one PEM block as OpenSSL writes it: base64 in lines of 64 characters, {@code \n} line ends
+     */
+    public static String encode(String type, byte[] der)
+    {
+        return "-----BEGIN " + type + "-----\n" + PEM_BASE64.encodeToString(der) + "\n-----END " + type + "-----\n";
+    }
+
+    /** @return the certificate as one {@code CERTIFICATE} PEM block */
+    public static String encode(X509Certificate certificate)
+    {
+        try
+        {
+            return encode("CERTIFICATE", certificate.getEncoded());
+        }
+        catch (CertificateException x)
         {
             throw new IllegalStateException(x);
         }

@@ -5,7 +5,9 @@ import java.time.Instant;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Credential;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -15,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class CredentialParserTest
 {
-    private static final TestPki PKI = new TestPki();
+    private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni test CA");
 
     private static CertificateRecord record(String keyType, String chain, String key)
     {
@@ -25,8 +27,8 @@ class CredentialParserTest
     @Test
     void parse_ecSec1AndPkcs8_rsaPkcs1AndPkcs8() throws Exception
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
-        TestPki.Issued rsa = PKI.rsa("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
+        IssuedCertificate rsa = PKI.rsa("host.example.com");
         long now = System.currentTimeMillis();
         assertTrue(ec.traditionalKeyPem().contains("EC PRIVATE KEY"));
         assertTrue(rsa.traditionalKeyPem().contains("RSA PRIVATE KEY"));
@@ -39,7 +41,7 @@ class CredentialParserTest
     @Test
     void parse_putsChainLeafFirst() throws Exception
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
         Credential credential = CredentialParser.parse(record("EC", ec.reversedChainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
         assertEquals(ec.certificate(), credential.getChain()[0]);
         assertEquals(PKI.caCertificate(), credential.getChain()[1]);
@@ -49,9 +51,9 @@ class CredentialParserTest
     @Test
     void parse_dropsCertificatesOffTheLeafPath() throws Exception
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
-        TestPki.Issued unrelated = new TestPki("other CA").ec("other.example.com");
-        Credential credential = CredentialParser.parse(record("EC", TestPki.pem(unrelated.certificate()) + ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
+        IssuedCertificate ec = PKI.ec("host.example.com");
+        IssuedCertificate unrelated = CertificateAuthority.create("other CA").ec("other.example.com");
+        Credential credential = CredentialParser.parse(record("EC", Pem.encode(unrelated.certificate()) + ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
         assertEquals(2, credential.getChain().length);
         assertEquals(ec.certificate(), credential.getChain()[0]);
     }
@@ -59,8 +61,8 @@ class CredentialParserTest
     @Test
     void parse_keyMismatch_isRejected()
     {
-        TestPki.Issued a = PKI.ec("a.example.com");
-        TestPki.Issued b = PKI.ec("b.example.com");
+        IssuedCertificate a = PKI.ec("a.example.com");
+        IssuedCertificate b = PKI.ec("b.example.com");
         InvalidCredentialException x = assertThrows(InvalidCredentialException.class,
             () -> CredentialParser.parse(record("EC", a.chainPem(), b.pkcs8KeyPem()), System.currentTimeMillis()));
         assertEquals("private key does not match any certificate of the chain", x.getMessage());
@@ -69,16 +71,16 @@ class CredentialParserTest
     @Test
     void parse_rsaKeyMismatch_isRejected()
     {
-        TestPki.Issued a = PKI.rsa("a.example.com");
-        TestPki.Issued b = PKI.rsa("b.example.com");
+        IssuedCertificate a = PKI.rsa("a.example.com");
+        IssuedCertificate b = PKI.rsa("b.example.com");
         assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("RSA", a.chainPem(), b.traditionalKeyPem()), System.currentTimeMillis()));
     }
 
     @Test
     void parse_outsideValidity_isRejected()
     {
-        TestPki.Issued expired = PKI.issue(false, Instant.now().minus(Duration.ofDays(10)), Instant.now().minus(Duration.ofDays(1)), "old.example.com");
-        TestPki.Issued future = PKI.issue(false, Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(10)), "new.example.com");
+        IssuedCertificate expired = PKI.issue(false, Instant.now().minus(Duration.ofDays(10)), Instant.now().minus(Duration.ofDays(1)), "old.example.com");
+        IssuedCertificate future = PKI.issue(false, Instant.now().plus(Duration.ofDays(1)), Instant.now().plus(Duration.ofDays(10)), "new.example.com");
         long now = System.currentTimeMillis();
         assertTrue(assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("EC", expired.chainPem(), expired.pkcs8KeyPem()), now))
             .getMessage().startsWith("certificate expired at"));
@@ -89,7 +91,7 @@ class CredentialParserTest
     @Test
     void parse_corruptOrEmptyPem_isRejectedWithoutKeyMaterialInTheMessage()
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
         String key = ec.pkcs8KeyPem();
         String corruptKey = key.substring(0, 40) + "!!!!" + key.substring(44);
         for (String[] bad : new String[][]{
@@ -111,14 +113,14 @@ class CredentialParserTest
     @Test
     void parse_rowKeyTypeContradictingTheKey_isRejected()
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
         assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(record("RSA", ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis()));
     }
 
     @Test
     void parse_unknownKeyEncoding_isRejected()
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
         CertificateRecord encrypted = new CertificateRecord("host.example.com", "EC", ec.chainPem(), "opaque", "aes256gcm:k1", 1);
         assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(encrypted, System.currentTimeMillis()));
     }
@@ -126,7 +128,7 @@ class CredentialParserTest
     @Test
     void credential_toStringNeverShowsTheKey() throws Exception
     {
-        TestPki.Issued ec = PKI.ec("host.example.com");
+        IssuedCertificate ec = PKI.ec("host.example.com");
         Credential credential = CredentialParser.parse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
         assertFalse(credential.toString().contains("PRIVATE"));
         assertFalse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()).toString().contains("PRIVATE"));

@@ -12,7 +12,7 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManagerFactory;
 
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.http.HttpVersion;
@@ -192,7 +192,7 @@ class DynamicSniDistributionIT
         {
             // unknown now, and remembered as unknown by the node
         }
-        TestPki.Issued inserted = tenants.putEc(host);
+        IssuedCertificate inserted = tenants.putEc(host);
         long elapsed = awaitServed(host, inserted.certificate());
         System.out.printf("insert while running: %s served %d ms after the INSERT%n", host, elapsed);
         assertTrue(elapsed <= 1000, host + " was served " + elapsed + " ms after the insert");
@@ -204,7 +204,7 @@ class DynamicSniDistributionIT
     {
         String host = Tenants.host(5);
         assertEquals(Tenants.sha256(tenants.issued(host).certificate()), Tenants.sha256(handshakeLeaf(host)), "before the replacement");
-        TestPki.Issued replacement = tenants.putEc(host);
+        IssuedCertificate replacement = tenants.putEc(host);
         long elapsed = awaitServed(host, replacement.certificate());
         System.out.printf("replace while running: %s served its new certificate %d ms after the UPDATE%n", host, elapsed);
         assertTrue(elapsed <= 1000, host + " served its new certificate " + elapsed + " ms after the update");

@@ -14,23 +14,24 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Tenant certificates for the integration tests: generated with {@link TestPki} and written with
- * plain SQL into the {@code certificate} table of the schema the Jetty node created at start, as any
- * provisioning system could.
+ * Tenant certificates for the integration tests: generated with {@link CertificateAuthority} and
+ * written with plain SQL into the {@code certificate} table of the schema the Jetty node created at
+ * start, as any provisioning system could.
  */
 final class Tenants
 {
     static final String DOMAIN = "demo.test";
-    private final TestPki pki = new TestPki("dynsni it CA");
+    private final CertificateAuthority pki = CertificateAuthority.create("dynsni it CA");
     private final String jdbcUrl;
     private final String schema;
-    private final Map<String, TestPki.Issued> issued = new ConcurrentHashMap<>();
+    private final Map<String, IssuedCertificate> issued = new ConcurrentHashMap<>();
 
     Tenants(String jdbcUrl, String schema)
     {
@@ -44,7 +45,7 @@ final class Tenants
     }
 
     /** Waits until the Jetty node has created the schema (it does at start), then inserts. */
-    TestPki.Issued put(String host, TestPki.Issued certificate) throws Exception
+    IssuedCertificate put(String host, IssuedCertificate certificate) throws Exception
     {
         awaitTable();
         try (Connection connection = DriverManager.getConnection(jdbcUrl);
@@ -61,17 +62,17 @@ final class Tenants
         return certificate;
     }
 
-    TestPki.Issued putEc(String host) throws Exception
+    IssuedCertificate putEc(String host) throws Exception
     {
         return put(host, pki.ec(host));
     }
 
-    TestPki.Issued issued(String host)
+    IssuedCertificate issued(String host)
     {
         return issued.get(host);
     }
 
-    TestPki pki()
+    CertificateAuthority pki()
     {
         return pki;
     }

@@ -10,7 +10,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
 import dev.dynsni.core.SchemaMigrations;
-import dev.dynsni.testing.TestPki;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +28,7 @@ class CachingCertificateStoreFenceTest
     @Test
     void failedFence_readsSkipRedisUntilARetrySucceeds() throws Exception
     {
-        TestPki pki = new TestPki();
+        CertificateAuthority pki = CertificateAuthority.create("dynsni test CA");
         String schema = TestServices.newSchema();
         AtomicInteger fenceFailures = new AtomicInteger();
         RedisCertificateStore redis = new RedisCertificateStore()
@@ -68,8 +69,8 @@ class CachingCertificateStoreFenceTest
         try
         {
             String host = "fence.example.com";
-            TestPki.Issued first = pki.ec(host);
-            TestPki.Issued second = pki.ec(host);
+            IssuedCertificate first = pki.ec(host);
+            IssuedCertificate second = pki.ec(host);
             try (var connection = TestServices.connect(); var insert = connection.prepareStatement(
                 "INSERT INTO " + schema + ".certificate (host, key_type, chain_pem, key_pem) VALUES (?, 'EC', ?, ?)"))
             {
