@@ -9,17 +9,13 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SNIHostName;
 
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.HttpClients;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.client.ContentResponse;
-import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.http2.client.HTTP2Client;
-import org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -69,7 +65,7 @@ class DynamicSniHandshakeTest
         rejectFactory.setDefaultKeyPath(key.toString());
         rejectServer = new TestServer(rejectFactory);
 
-        client = new TlsClient(pki.caCertificate());
+        client = TlsClient.trusting(pki.caCertificate());
     }
 
     @AfterAll
@@ -152,13 +148,13 @@ class DynamicSniHandshakeTest
         TlsClient.Result ecClient = client.handshake(server.port(), "dual.example.com");
         assertEquals(fp(ec), fp(ecClient));
 
-        TlsClient.Result rsaOnlyClient = client.handshake(server.port(), List.of(new SNIHostName("dual.example.com")),
-            new String[]{"TLSv1.2"}, new String[]{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
+        TlsClient.Result rsaOnlyClient = client.protocols("TLSv1.2").cipherSuites("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
+            .handshake(server.port(), "dual.example.com");
         assertEquals(fp(rsa), fp(rsaOnlyClient));
         assertEquals("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", rsaOnlyClient.cipherSuite());
 
-        TlsClient.Result ecTls12 = client.handshake(server.port(), List.of(new SNIHostName("dual.example.com")),
-            new String[]{"TLSv1.2"}, new String[]{"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"});
+        TlsClient.Result ecTls12 = client.protocols("TLSv1.2").cipherSuites("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256")
+            .handshake(server.port(), "dual.example.com");
         assertEquals(fp(ec), fp(ecTls12));
     }
 
@@ -169,7 +165,7 @@ class DynamicSniHandshakeTest
         // the handshake must still succeed with the RSA certificate (rsa_pss_rsae_* schemes).
         IssuedCertificate rsa = pki.rsa("rsa.example.com");
         store.put("rsa.example.com", rsa);
-        TlsClient.Result result = client.handshake(server.port(), List.of(new SNIHostName("rsa.example.com")), new String[]{"TLSv1.3"}, null);
+        TlsClient.Result result = client.protocols("TLSv1.3").handshake(server.port(), "rsa.example.com");
         assertEquals(fp(rsa), fp(result));
         assertEquals("TLSv1.3", result.protocol());
     }
@@ -386,7 +382,7 @@ class DynamicSniHandshakeTest
     {
         IssuedCertificate rsa = pki.rsa("pkcs1.example.com");
         store.put("pkcs1.example.com", "RSA", rsa.reversedChainPem(), rsa.traditionalKeyPem());
-        TlsClient.Result result = client.handshake(server.port(), List.of(new SNIHostName("pkcs1.example.com")), new String[]{"TLSv1.2"}, new String[]{"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"});
+        TlsClient.Result result = client.protocols("TLSv1.2").cipherSuites("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256").handshake(server.port(), "pkcs1.example.com");
         assertEquals(fp(rsa), fp(result));
 
         IssuedCertificate ec = pki.ec("sec1.example.com");
@@ -401,31 +397,15 @@ class DynamicSniHandshakeTest
         store.put("h2.example.com", cert);
         for (boolean h2 : new boolean[]{true, false})
         {
-            SslContextFactory.Client tls = new SslContextFactory.Client();
-            java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-            trust.load(null, null);
-            trust.setCertificateEntry("ca", pki.caCertificate());
-            tls.setTrustStore(trust);
-            tls.setEndpointIdentificationAlgorithm(null);
-            ClientConnector connector = new ClientConnector();
-            connector.setSslContextFactory(tls);
-            HttpClient httpClient = h2 ? new HttpClient(new HttpClientTransportOverHTTP2(new HTTP2Client(connector))) : new HttpClient(
-                new org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP(connector));
+            HttpClients.Versions versions = h2 ? HttpClients.Versions.HTTP_2 : HttpClients.Versions.HTTP_1_1;
             // every tenant name resolves to the test server
-            httpClient.setSocketAddressResolver((host, port, context, promise) ->
-                promise.succeeded(List.of(new java.net.InetSocketAddress("127.0.0.1", port))));
-            httpClient.start();
-            try
+            try (HttpClients.Jetty httpClient = new HttpClients.Jetty(TlsClient.trustStore(pki.caCertificate()), versions))
             {
-                ContentResponse response = httpClient.newRequest("https://h2.example.com:" + server.port() + "/")
+                ContentResponse response = httpClient.client().newRequest("https://h2.example.com:" + server.port() + "/")
                     .timeout(10, TimeUnit.SECONDS)
                     .send();
                 assertEquals(200, response.getStatus(), response.getContentAsString());
                 assertEquals("host=h2.example.com protocol=" + (h2 ? "HTTP/2.0" : "HTTP/1.1"), response.getContentAsString());
-            }
-            finally
-            {
-                httpClient.stop();
             }
         }
     }

@@ -8,6 +8,7 @@ import javax.management.ObjectName;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.jmx.MBeanContainer;
 import org.junit.jupiter.api.Test;
 
@@ -36,7 +37,7 @@ class JmxTest
                 {
                     Thread.sleep(50);
                 }
-                TlsClient client = new TlsClient(pki.caCertificate());
+                TlsClient client = TlsClient.trusting(pki.caCertificate());
                 assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(client.handshake(server.port(), "jmx.example.com").leaf()));
                 assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(client.handshake(server.port(), "jmx.example.com").leaf()));
 

@@ -9,18 +9,14 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpURI;
@@ -204,19 +200,9 @@ class MisdirectedRequestCustomizerTest
 
     private static int http11Status(String sni, String rawRequest) throws Exception
     {
-        SSLContext context = SSLContext.getInstance("TLS");
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(trustStore());
-        context.init(null, trust.getTrustManagers(), null);
-        try (SSLSocket socket = (SSLSocket)context.getSocketFactory().createSocket())
+        TlsClient client = TlsClient.trusting(pki.caCertificate()).applicationProtocols("http/1.1").timeoutMillis(5000);
+        try (SSLSocket socket = client.connect(tlsConnector.getLocalPort(), sni))
         {
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(sni)));
-            parameters.setApplicationProtocols(new String[]{"http/1.1"});
-            socket.setSSLParameters(parameters);
-            socket.connect(new InetSocketAddress("127.0.0.1", tlsConnector.getLocalPort()), 5000);
-            socket.setSoTimeout(5000);
-            socket.startHandshake();
             return exchange(socket, rawRequest);
         }
     }
@@ -247,7 +233,7 @@ class MisdirectedRequestCustomizerTest
     private static Session http2Session(String sni) throws Exception
     {
         SslContextFactory.Client clientTls = new SslContextFactory.Client();
-        clientTls.setTrustStore(trustStore());
+        clientTls.setTrustStore(TlsClient.trustStore(pki.caCertificate()));
         clientTls.setEndpointIdentificationAlgorithm(null);
         http2Client.addBean(clientTls);
         clientTls.start();
@@ -291,13 +277,5 @@ class MisdirectedRequestCustomizerTest
     private static void add(KeyStore keyStore, String alias, IssuedCertificate issued) throws Exception
     {
         keyStore.setKeyEntry(alias, issued.key(), PASSWORD.toCharArray(), new Certificate[]{issued.certificate(), issued.ca()});
-    }
-
-    private static KeyStore trustStore() throws Exception
-    {
-        KeyStore trustStore = KeyStore.getInstance("PKCS12");
-        trustStore.load(null, null);
-        trustStore.setCertificateEntry("ca", pki.caCertificate());
-        return trustStore;
     }
 }

@@ -13,12 +13,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import com.zaxxer.hikari.HikariDataSource;
+import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.JdbcCertificateStore;
-import dev.dynsni.core.Pem;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -116,7 +117,7 @@ class PrefetchColdStartTest
 
     private Burst burst(PrefetchTestServer server) throws Exception
     {
-        TlsClient client = new TlsClient(PKI.caCertificate());
+        TlsClient client = TlsClient.trusting(PKI.caCertificate());
         ExecutorService clients = Executors.newFixedThreadPool(HOSTS);
         AtomicBoolean sampling = new AtomicBoolean(true);
         AtomicInteger waitingSamples = new AtomicInteger();
@@ -238,7 +239,7 @@ class PrefetchColdStartTest
         try (PrefetchTestServer server = new PrefetchTestServer(factory, true, false, THREADS, p -> p.setPrefetchTimeoutMillis(200)))
         {
             warmPool(factory);
-            TlsClient client = new TlsClient(PKI.caCertificate());
+            TlsClient client = TlsClient.trusting(PKI.caCertificate());
             postgres.setDelayMillis(1000);
             long start = System.nanoTime();
             AtomicBoolean sampling = new AtomicBoolean(true);

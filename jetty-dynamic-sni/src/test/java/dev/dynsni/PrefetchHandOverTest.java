@@ -12,6 +12,7 @@ import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.InMemoryCertificateStore;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -63,7 +64,7 @@ class PrefetchHandOverTest
         factory.setCacheMaxEntries(1);
         try (PrefetchTestServer server = new PrefetchTestServer(factory, true, false, 16, null))
         {
-            TlsClient client = new TlsClient(PKI.caCertificate());
+            TlsClient client = TlsClient.trusting(PKI.caCertificate());
             int handshakes = 40;
             for (int i = 0; i < handshakes; i++)
             {
@@ -96,7 +97,7 @@ class PrefetchHandOverTest
         factory.setCertificateStore(store);
         try (PrefetchTestServer server = new PrefetchTestServer(factory, true, false, 16, null))
         {
-            TlsClient client = new TlsClient(PKI.caCertificate());
+            TlsClient client = TlsClient.trusting(PKI.caCertificate());
             for (int i = 0; i < rounds; i++)
             {
                 String host = "d" + i + ".handover.test";

@@ -4,33 +4,19 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
-import java.security.KeyStore;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.HttpClients;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.client.ContentResponse;
-import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.HttpClientTransport;
-import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
-import org.eclipse.jetty.http2.client.HTTP2Client;
-import org.eclipse.jetty.http2.client.transport.HttpClientTransportOverHTTP2;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.util.Promise;
-import org.eclipse.jetty.util.SocketAddressResolver;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -94,7 +80,7 @@ class PrefetchingSslConnectionFactoryTest
         PrefetchStatistics stats = server.prefetchStatistics();
         long misses = stats.getMisses();
         long hits = stats.getHits();
-        TlsClient client = new TlsClient(PKI.caCertificate());
+        TlsClient client = TlsClient.trusting(PKI.caCertificate());
         TlsClient.Result cold = client.handshake(server.port(), "blog.example.com");
         assertTrue(cold.ok(), () -> String.valueOf(cold.failure()));
         assertEquals(Pem.fingerprint(blog.certificate()), Pem.fingerprint(cold.leaf()));
@@ -109,16 +95,12 @@ class PrefetchingSslConnectionFactoryTest
     {
         for (boolean h2 : new boolean[]{false, true})
         {
-            HttpClient client = newHttpClient(h2);
-            try
+            HttpClients.Versions versions = h2 ? HttpClients.Versions.HTTP_2 : HttpClients.Versions.HTTP_1_1;
+            try (HttpClients.Jetty client = new HttpClients.Jetty(TlsClient.trustStore(PKI.caCertificate()), versions))
             {
-                ContentResponse response = client.newRequest("https://shop.example.com:" + server.port() + "/").timeout(10, TimeUnit.SECONDS).send();
+                ContentResponse response = client.client().newRequest("https://shop.example.com:" + server.port() + "/").timeout(10, TimeUnit.SECONDS).send();
                 assertEquals(200, response.getStatus());
                 assertEquals("host=shop.example.com protocol=" + (h2 ? "HTTP/2.0" : "HTTP/1.1") + " remote=127.0.0.1", response.getContentAsString());
-            }
-            finally
-            {
-                client.stop();
             }
         }
     }
@@ -141,7 +123,7 @@ class PrefetchingSslConnectionFactoryTest
         PrefetchStatistics stats = server.prefetchStatistics();
         long refused = stats.getRefused();
         long rejected = factory.getStatistics().getRejected();
-        TlsClient client = new TlsClient(PKI.caCertificate());
+        TlsClient client = TlsClient.trusting(PKI.caCertificate());
         // cold (the lookup goes to the stores), then warm (the negative cache answers at once)
         for (int i = 0; i < 2; i++)
         {
@@ -159,7 +141,7 @@ class PrefetchingSslConnectionFactoryTest
     void noSni_isHandedToTls_andRefusedWithoutDefault() throws Exception
     {
         long before = server.prefetchStatistics().getNoSni();
-        TlsClient.Result result = new TlsClient(PKI.caCertificate()).handshake(server.port(), null);
+        TlsClient.Result result = TlsClient.trusting(PKI.caCertificate()).handshake(server.port(), null);
         assertFalse(result.ok());
         assertEquals(before + 1, server.prefetchStatistics().getNoSni());
     }
@@ -169,7 +151,7 @@ class PrefetchingSslConnectionFactoryTest
     {
         long before = server.prefetchStatistics().getInvalidSni();
         long loads = factory.getStatistics().getLoads();
-        TlsClient.Result result = new TlsClient(PKI.caCertificate()).handshakeRawSni(server.port(), "bad_name.example.com");
+        TlsClient.Result result = TlsClient.trusting(PKI.caCertificate()).handshakeRawSni(server.port(), "bad_name.example.com");
         assertFalse(result.ok());
         assertEquals(before + 1, server.prefetchStatistics().getInvalidSni());
         assertEquals(loads, factory.getStatistics().getLoads(), "no store lookup for an invalid name");
@@ -212,7 +194,7 @@ class PrefetchingSslConnectionFactoryTest
             }
         }
         assertEquals(before + 1, server.prefetchStatistics().getTooBig());
-        assertTrue(new TlsClient(PKI.caCertificate()).handshake(server.port(), "shop.example.com").ok(), "server still serves");
+        assertTrue(TlsClient.trusting(PKI.caCertificate()).handshake(server.port(), "shop.example.com").ok(), "server still serves");
     }
 
     @Test
@@ -305,63 +287,12 @@ class PrefetchingSslConnectionFactoryTest
             raw.getOutputStream().write(proxyLine.getBytes(StandardCharsets.US_ASCII));
             raw.getOutputStream().flush();
         }
-        try (SSLSocket socket = (SSLSocket)sslContext().getSocketFactory().createSocket(raw, host, proxied.port(), true))
+        try (SSLSocket socket = TlsClient.trusting(PKI.caCertificate()).applicationProtocols("http/1.1").connect(raw, host))
         {
-            socket.setSoTimeout(10_000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(host)));
-            parameters.setApplicationProtocols(new String[]{"http/1.1"});
-            socket.setSSLParameters(parameters);
-            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-            socket.getOutputStream().flush();
-            String response = new String(socket.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            String response = TlsClient.get(socket, host, "/");
             assertTrue(response.startsWith("HTTP/1.1 200"), response);
             return response.strip();
         }
-    }
-
-    private static SSLContext sslContext() throws Exception
-    {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", PKI.caCertificate());
-        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        tmf.init(trust);
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, tmf.getTrustManagers(), null);
-        return context;
-    }
-
-    private static HttpClient newHttpClient(boolean h2) throws Exception
-    {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", PKI.caCertificate());
-        SslContextFactory.Client ssl = new SslContextFactory.Client();
-        ssl.setTrustStore(trust);
-        ssl.setEndpointIdentificationAlgorithm(null);
-        ClientConnector connector = new ClientConnector();
-        connector.setSslContextFactory(ssl);
-        HttpClientTransport transport = h2 ? new HttpClientTransportOverHTTP2(new HTTP2Client(connector)) : new HttpClientTransportOverHTTP(connector);
-        HttpClient client = new HttpClient(transport);
-        client.setSocketAddressResolver(new SocketAddressResolver()
-        {
-            @Override
-            public void resolve(String name, int port, Map<String, Object> context, Promise<List<InetSocketAddress>> promise)
-            {
-                try
-                {
-                    // keep the name as the host string: Jetty's client takes the SNI from it
-                    promise.succeeded(List.of(new InetSocketAddress(InetAddress.getByAddress(name, new byte[]{127, 0, 0, 1}), port)));
-                }
-                catch (IOException x)
-                {
-                    promise.failed(x);
-                }
-            }
-        });
-        client.start();
-        return client;
     }
 
     /** A socket whose first write is prefixed with the given bytes, so both leave in one segment. */

@@ -11,6 +11,7 @@ import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.RedisProcess;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -72,7 +73,7 @@ class RedisTransportTest
         store.put(host, cert);
         try (TestServer server = new TestServer(factory))
         {
-            TlsClient client = new TlsClient(pki.caCertificate());
+            TlsClient client = TlsClient.trusting(pki.caCertificate());
             TlsClient.Result first = client.handshake(server.port(), host);
             assertTrue(first.ok(), () -> String.valueOf(first.failure()));
             assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(first.leaf()));
@@ -120,7 +121,7 @@ class RedisTransportTest
             store.put("wrongpw.example.com", cert);
             try (TestServer server = new TestServer(wrong))
             {
-                TlsClient.Result result = new TlsClient(pki.caCertificate()).handshake(server.port(), "wrongpw.example.com");
+                TlsClient.Result result = TlsClient.trusting(pki.caCertificate()).handshake(server.port(), "wrongpw.example.com");
                 assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(result.leaf()), "PostgreSQL serves when Redis refuses the credentials");
                 assertEquals("down", wrong.getStatistics().getRedisState());
                 assertTrue(!wrong.getRedisAddress().contains("wrong"), "password redacted: " + wrong.getRedisAddress());

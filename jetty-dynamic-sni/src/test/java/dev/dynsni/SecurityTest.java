@@ -5,9 +5,6 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Base64;
 import java.util.List;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
 
 import dev.dynsni.core.MasterKeys;
@@ -15,6 +12,7 @@ import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -98,7 +96,7 @@ class SecurityTest
         DynamicSniSslContextFactory factory = store.newFactory(true);
         factory.setMasterKeyFile(keyFile("master.key", master).toString());
         TestServer server = serve(factory);
-        TlsClient client = new TlsClient(pki.caCertificate());
+        TlsClient client = TlsClient.trusting(pki.caCertificate());
         TlsClient.Result result = client.handshake(server.port(), "secret.example.com");
         assertTrue(result.ok(), () -> String.valueOf(result.failure()));
         assertEquals(Pem.fingerprint(cert.certificate()), Pem.fingerprint(result.leaf()));
@@ -151,7 +149,7 @@ class SecurityTest
         DynamicSniSslContextFactory noKey = store.newFactory(false);
         noKey.setUnknownHostPolicy("reject");
         TestServer server = serve(noKey);
-        TlsClient client = new TlsClient(pki.caCertificate());
+        TlsClient client = TlsClient.trusting(pki.caCertificate());
         assertFalse(client.handshake(server.port(), "victim.example.com").ok(), "no master key: encrypted rows are not served");
 
         DynamicSniSslContextFactory withKey = store.newFactory(false);
@@ -184,7 +182,7 @@ class SecurityTest
         factory.setMasterKeyFile(keyFile("new.key", newKey).toString());
         factory.setPreviousMasterKeyFiles(keyFile("old.key", oldKey).toString());
         TestServer server = serve(factory);
-        TlsClient client = new TlsClient(pki.caCertificate());
+        TlsClient client = TlsClient.trusting(pki.caCertificate());
         assertEquals(Pem.fingerprint(a.certificate()), Pem.fingerprint(client.handshake(server.port(), "old.example.com").leaf()));
         assertEquals(Pem.fingerprint(b.certificate()), Pem.fingerprint(client.handshake(server.port(), "new.example.com").leaf()));
     }
@@ -225,7 +223,7 @@ class SecurityTest
         factory.setNegativeCacheMaxEntries(100);
         factory.setCacheMaxEntries(50);
         TestServer server = serve(factory);
-        TlsClient client = new TlsClient(pki.caCertificate());
+        TlsClient client = TlsClient.trusting(pki.caCertificate());
         // the feed's first connection drops what loads raced with it: start the flood after it
         for (int i = 0; i < 200 && !factory.getStatistics().isChangeFeedConnected(); i++)
         {
@@ -275,17 +273,11 @@ class SecurityTest
         factory.setRebuildDelayMillis(50);
         TestServer server = serve(factory);
 
-        // one client context, so sessions can be resumed
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", pki.caCertificate());
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trust);
-        SSLContext context = SSLContext.getInstance("TLSv1.3");
-        context.init(null, tmf.getTrustManagers(), null);
+        // one client with a session cache, so sessions can be resumed
+        TlsClient client = resumingClient();
 
-        assertTrue(connect(context, server.port(), "gone.example.com"), "first handshake");
-        assertTrue(connect(context, server.port(), "gone.example.com"), "resumed or full, still served");
+        assertTrue(connect(client, server.port(), "gone.example.com"), "first handshake");
+        assertTrue(connect(client, server.port(), "gone.example.com"), "resumed or full, still served");
 
         long rebuilds = factory.getStatistics().getContextRebuilds();
         store.execute("DELETE FROM " + store.schema + ".certificate WHERE host = 'gone.example.com'");
@@ -294,7 +286,7 @@ class SecurityTest
             Thread.sleep(20);
         }
         assertTrue(factory.getStatistics().getContextRebuilds() > rebuilds, "context rebuilt after the removal");
-        assertFalse(connect(context, server.port(), "gone.example.com"), "no resumption of the removed host's session");
+        assertFalse(connect(client, server.port(), "gone.example.com"), "no resumption of the removed host's session");
     }
 
     @Test
@@ -307,42 +299,29 @@ class SecurityTest
         factory.setUnknownHostPolicy("reject");
         factory.setSslSessionTimeout(2);
         TestServer server = serve(factory);
-        SSLContext context = clientContext();
-        assertTrue(connect(context, server.port(), "timeout.example.com"));
+        TlsClient client = resumingClient();
+        assertTrue(connect(client, server.port(), "timeout.example.com"));
         store.execute("DELETE FROM " + store.schema + ".certificate WHERE host = 'timeout.example.com'");
         Thread.sleep(200);
         // a full handshake from another client is refused at once
-        assertFalse(connect(clientContext(), server.port(), "timeout.example.com"), "new full handshakes no longer get the removed certificate");
+        assertFalse(connect(resumingClient(), server.port(), "timeout.example.com"), "new full handshakes no longer get the removed certificate");
         // the documented limit: a session resumed within the timeout still works, after it it does not
-        assertTrue(connect(context, server.port(), "timeout.example.com"), "resumption within the session timeout");
+        assertTrue(connect(client, server.port(), "timeout.example.com"), "resumption within the session timeout");
         Thread.sleep(2500);
-        assertFalse(connect(context, server.port(), "timeout.example.com"), "no resumption after the session timeout");
+        assertFalse(connect(client, server.port(), "timeout.example.com"), "no resumption after the session timeout");
     }
 
-    private SSLContext clientContext() throws Exception
+    private TlsClient resumingClient()
     {
-        java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", pki.caCertificate());
-        javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance("PKIX");
-        tmf.init(trust);
-        SSLContext context = SSLContext.getInstance("TLSv1.3");
-        context.init(null, tmf.getTrustManagers(), null);
-        return context;
+        return TlsClient.trusting(pki.caCertificate()).resumingSessions().applicationProtocols().timeoutMillis(5000);
     }
 
-    private static boolean connect(SSLContext context, int port, String host)
+    private static boolean connect(TlsClient client, int port, String host)
     {
-        try (SSLSocket socket = (SSLSocket)context.getSocketFactory().createSocket("127.0.0.1", port))
+        try (SSLSocket socket = client.connect(port, host))
         {
-            socket.setSoTimeout(5000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(host)));
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
             // TLS 1.3 tickets arrive after the handshake: read to let the client store them
-            socket.getOutputStream().write(("GET / HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            socket.getInputStream().readAllBytes();
+            TlsClient.request(socket, host);
             return true;
         }
         catch (java.io.IOException x)

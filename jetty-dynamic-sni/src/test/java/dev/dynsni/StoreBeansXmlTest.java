@@ -14,6 +14,7 @@ import dev.dynsni.core.store.CachingCertificateStore;
 import dev.dynsni.core.store.InMemoryCertificateMap;
 import dev.dynsni.core.store.JdbcCertificateStore;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.util.resource.ResourceFactory;
 import org.eclipse.jetty.xml.XmlConfiguration;
 import org.junit.jupiter.api.Test;
@@ -67,7 +68,7 @@ class StoreBeansXmlTest
             JdbcCertificateStore jdbc = assertInstanceOf(JdbcCertificateStore.class, store.getSource());
             try (TestServer server = new TestServer(factory))
             {
-                TlsClient client = new TlsClient(pki.caCertificate());
+                TlsClient client = TlsClient.trusting(pki.caCertificate());
                 TlsClient.Result served = client.handshake(server.port(), "shop.beans.test");
                 assertTrue(served.ok(), String.valueOf(served.failure()));
                 assertEquals(Pem.fingerprint(shop.certificate()), Pem.fingerprint(served.leaf()));

@@ -10,6 +10,7 @@ import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.RedisProcess;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -52,7 +53,7 @@ class StoreFaultsTest
         factory.setDefaultCertificatePath(java.nio.file.Files.writeString(dir.resolve("d.crt"), defaultCert.chainPem()).toString());
         factory.setDefaultKeyPath(java.nio.file.Files.writeString(dir.resolve("d.key"), defaultCert.pkcs8KeyPem()).toString());
         server = new TestServer(factory);
-        client = new TlsClient(pki.caCertificate());
+        client = TlsClient.trusting(pki.caCertificate());
     }
 
     @AfterEach

@@ -5,8 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 
-import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.SchemaMigrations;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
 
 /**

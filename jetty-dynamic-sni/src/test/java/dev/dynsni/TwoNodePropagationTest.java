@@ -6,6 +6,7 @@ import java.util.List;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -26,7 +27,7 @@ class TwoNodePropagationTest
              TestServer node1 = new TestServer(store.newFactory(true));
              TestServer node2 = new TestServer(store.newFactory(true)))
         {
-            TlsClient client = new TlsClient(pki.caCertificate());
+            TlsClient client = TlsClient.trusting(pki.caCertificate());
             int changes = 60;
             List<String> slow = new ArrayList<>();
             long worstMillis = 0;

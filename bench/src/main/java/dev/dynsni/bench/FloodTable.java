@@ -42,7 +42,7 @@ final class FloodTable
         List<Double> negativeSize = new ArrayList<>();
         long steadyFailures = 0;
         long floodAccepted = 0;
-        List<String> steady = List.of("--threads", Integer.toString(config.clientThreads), "--warmup-seconds", "1", "--protocol", Tls.TLS13, "--tenants", Integer.toString(config.floodTenants), "--zipf", "0");
+        List<String> steady = List.of("--threads", Integer.toString(config.clientThreads), "--warmup-seconds", "1", "--protocol", LoadGenerator.TLS13, "--tenants", Integer.toString(config.floodTenants), "--zipf", "0");
         try (ServerProcess server = ServerProcess.dynamic(config, "server-flood", schema, context.redisPrefix("flood"), 2L * config.tenants))
         {
             server.prefetch(0, config.floodTenants);
@@ -60,7 +60,7 @@ final class FloodTable
                 {
                     Thread.sleep(2000);
                     try (Jvm floodJvm = Load.start(config, "flood", server.tlsPort, List.of("--threads", Integer.toString(config.floodThreads), "--count",
-                        Integer.toString(config.floodNames), "--random-names", "--protocol", Tls.TLS13, "--no-request")))
+                        Integer.toString(config.floodNames), "--random-names", "--protocol", LoadGenerator.TLS13, "--no-request")))
                     {
                         flood = Load.finish(floodJvm, 3_600_000);
                     }

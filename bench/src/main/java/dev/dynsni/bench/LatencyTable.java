@@ -52,7 +52,7 @@ final class LatencyTable
                     };
                     Map<String, Long> before = tier.equals("static") ? Map.of() : server.stats();
                     List<String> options = new ArrayList<>(List.of("--threads", "1", "--warmup-seconds", Double.toString(Math.max(1, config.warmupSeconds)),
-                        "--seconds", Double.toString(config.latencySeconds), "--protocol", Tls.TLS13, "--tenants", Integer.toString(config.tenants),
+                        "--seconds", Double.toString(config.latencySeconds), "--protocol", LoadGenerator.TLS13, "--tenants", Integer.toString(config.tenants),
                         "--zipf", Double.toString(config.zipf)));
                     Load load = Load.run(config, "latency-" + tier, server.tlsPort, options, config.latencySeconds + config.warmupSeconds);
                     Bench.log("run %d %s: p50=%d us p99=%d us (%d handshakes)", run, tier, load.p50Micros, load.p99Micros, load.ok);

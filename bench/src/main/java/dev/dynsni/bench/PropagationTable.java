@@ -8,6 +8,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 
+import dev.dynsni.testing.TlsClient;
+
 /**
  * Table 4: propagation. Two dynamic nodes (separate JVMs) share PostgreSQL and Redis. For each
  * change: both nodes and Redis hold the host's current certificate (a handshake on each node), the
@@ -42,12 +44,12 @@ final class PropagationTable
              Connection connection = BenchData.connect(config);
              PreparedStatement update = connection.prepareStatement("UPDATE " + schema + ".certificate SET chain_pem = ?, key_pem = ?, fingerprint = ? WHERE host = ? AND key_type = 'EC'"))
         {
-            Tls tls = new Tls(Tls.TLS13);
+            TlsClient tls = LoadGenerator.client(LoadGenerator.TLS13, 5000);
             for (int i = 0; i < config.changes; i++)
             {
                 String host = host(i);
-                BigInteger old = tls.leaf(node1.address(), host, 5000).getSerialNumber();
-                BigInteger old2 = tls.leaf(node2.address(), host, 5000).getSerialNumber();
+                BigInteger old = tls.leaf(node1.address(), host).getSerialNumber();
+                BigInteger old2 = tls.leaf(node2.address(), host).getSerialNumber();
                 if (!old.equals(old2))
                     throw new IllegalStateException("nodes disagree before the change for " + host);
                 BenchPki.Leaf replacement = context.pki.leaf(host, i + 7);
@@ -63,7 +65,7 @@ final class PropagationTable
                 while (true)
                 {
                     polls++;
-                    BigInteger served = tls.leaf(node2.address(), host, 5000).getSerialNumber();
+                    BigInteger served = tls.leaf(node2.address(), host).getSerialNumber();
                     if (served.equals(fresh.getSerialNumber()))
                         break;
                     if (System.nanoTime() - start > STUCK_NANOS)

@@ -11,6 +11,8 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.dynsni.testing.TlsClient;
+
 /**
  * Table 1: start time and memory versus hosts stored, for a real Jetty home started with
  * {@code java -jar start.jar}: the assembled home (stock jetty-home 12.1.12 + the dynamic-sni
@@ -182,7 +184,7 @@ final class StartupTable
         List<String> command = new ArrayList<>(List.of(Jvm.java(), "-jar", config.jettyHome.resolve("start.jar").toString(), "jetty.home=" + config.jettyHome,
             "jetty.base=" + base, "jetty.ssl.port=" + port, "jetty.ssl.host=127.0.0.1"));
         command.addAll(properties);
-        Tls tls = new Tls(Tls.TLS13);
+        TlsClient tls = LoadGenerator.client(LoadGenerator.TLS13, 5000);
         long start = System.nanoTime();
         try (Jvm jvm = Jvm.launch(config.logDir, name, command, base))
         {
@@ -191,7 +193,7 @@ final class StartupTable
             {
                 try
                 {
-                    tls.leaf(new java.net.InetSocketAddress("127.0.0.1", port), PROBE, 5000);
+                    tls.leaf(new java.net.InetSocketAddress("127.0.0.1", port), PROBE);
                     break;
                 }
                 catch (IOException x)

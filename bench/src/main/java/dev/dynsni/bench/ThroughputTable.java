@@ -46,7 +46,7 @@ final class ThroughputTable
             int coldCount = 0;
             for (int run = 1; run <= config.runs; run++)
             {
-                for (String protocol : List.of(Tls.TLS13, Tls.TLS12))
+                for (String protocol : List.of(LoadGenerator.TLS13, LoadGenerator.TLS12))
                 {
                     double staticRate = Double.NaN;
                     for (String name : CONFIGS)
@@ -103,10 +103,10 @@ final class ThroughputTable
                 + "%d interleaved runs. Servers: embedded Jetty 12.1.12 (SSL → ALPN → h2/http1.1, like the `https` + `http2` modules; dynamic nodes with the SNI prefetch in front of TLS, as the module ships), each in its own JVM (`%s`); "
                 + "all certificates ECDSA P-256. TLS 1.2 uses `%s`; TLS 1.3 the JDK defaults (TLS_AES_128_GCM_SHA256, x25519).%n%n",
             config.clientThreads, config.tenants, config.zipf, config.warmupSeconds, config.seconds, config.runs, String.join(" ", config.serverJvmOptions),
-            Tls.TLS12_CIPHER));
+            LoadGenerator.TLS12_CIPHER));
         out.append("| Configuration | Protocol | Handshakes/s | Ratio to static (same run) | L1 hits % | Redis hits % | PostgreSQL queries % | Key-manager resolutions per connection |\n");
         out.append("|---|---|---|---|---|---|---|---|\n");
-        for (String protocol : List.of(Tls.TLS13, Tls.TLS12))
+        for (String protocol : List.of(LoadGenerator.TLS13, LoadGenerator.TLS12))
         {
             for (String name : CONFIGS)
             {
@@ -122,10 +122,10 @@ final class ThroughputTable
         }
         out.append("\nTier shares are per key-manager resolution, counted by the server over warm-up + measurement. "
             + "\"Resolutions per connection\" ≈ 1 shows every connection was a full handshake (a resumed one never reaches the key manager).\n");
-        double warm13 = Stats.median(ratios.getOrDefault("warm|" + Tls.TLS13, List.of()));
-        double warm12 = Stats.median(ratios.getOrDefault("warm|" + Tls.TLS12, List.of()));
-        double redis13 = Stats.median(ratios.getOrDefault("redis|" + Tls.TLS13, List.of()));
-        double redis12 = Stats.median(ratios.getOrDefault("redis|" + Tls.TLS12, List.of()));
+        double warm13 = Stats.median(ratios.getOrDefault("warm|" + LoadGenerator.TLS13, List.of()));
+        double warm12 = Stats.median(ratios.getOrDefault("warm|" + LoadGenerator.TLS12, List.of()));
+        double redis13 = Stats.median(ratios.getOrDefault("redis|" + LoadGenerator.TLS13, List.of()));
+        double redis12 = Stats.median(ratios.getOrDefault("redis|" + LoadGenerator.TLS12, List.of()));
         out.append(String.format(Locale.ROOT, "%nTargets: warm L1 ≥ 0.97× static: TLS 1.3 %.3f, TLS 1.2 %.3f → **%s**; Redis every time ≥ 0.90× static: TLS 1.3 %.3f, TLS 1.2 %.3f → **%s**.%n",
             warm13, warm12, Math.min(warm13, warm12) >= 0.97 ? "met" : "not met", redis13, redis12, Math.min(redis13, redis12) >= 0.90 ? "met" : "not met"));
         if (!errors.isEmpty())

@@ -1,23 +1,16 @@
 package dev.dynsni.admin;
 
 import java.io.IOException;
-import java.net.Socket;
+import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyStore;
-import java.security.cert.X509Certificate;
-import java.util.List;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
-import dev.dynsni.core.pki.CertificateAuthority;
-import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.DynamicSniSslContextFactory;
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.pki.CertificateAuthority;
+import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.server.HttpConnectionFactory;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
@@ -110,24 +103,11 @@ class LiveNodeImportTest extends AdminTestBase
     /** @return the fingerprint of the leaf the node serves for the SNI host, null when the handshake fails */
     private String servedFingerprint(String host) throws Exception
     {
-        KeyStore trust = KeyStore.getInstance("PKCS12");
-        trust.load(null, null);
-        trust.setCertificateEntry("ca", PKI.caCertificate());
-        TrustManagerFactory trustManagers = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trustManagers.init(trust);
-        // A fresh context per connection: no session resumption, every handshake asks the key manager.
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, trustManagers.getTrustManagers(), null);
-        try (Socket plain = new Socket("127.0.0.1", connector.getLocalPort());
-             SSLSocket socket = (SSLSocket)context.getSocketFactory().createSocket(plain, host, connector.getLocalPort(), true))
+        // no session resumption: every handshake asks the key manager
+        TlsClient client = TlsClient.trusting(PKI.caCertificate()).verifyingHostName().applicationProtocols().timeoutMillis(2000);
+        try
         {
-            socket.setSoTimeout(2000);
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(host)));
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(parameters);
-            socket.startHandshake();
-            return Pem.fingerprint((X509Certificate)socket.getSession().getPeerCertificates()[0]);
+            return Pem.fingerprint(client.leaf(new InetSocketAddress("127.0.0.1", connector.getLocalPort()), host));
         }
         catch (IOException x)
         {

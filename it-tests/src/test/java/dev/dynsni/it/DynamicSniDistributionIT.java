@@ -6,14 +6,11 @@ import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
-import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.core.pki.IssuedCertificate;
+import dev.dynsni.testing.HttpClients;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.http.HttpVersion;
 import org.junit.jupiter.api.AfterAll;
@@ -79,26 +76,26 @@ class DynamicSniDistributionIT
     @Order(1)
     void jettyHttpClient_twentyTenants_eachGetsItsOwnLeafAndPageOverH2() throws Exception
     {
-        try (Clients.Jetty client = new Clients.Jetty(tenants.trustStore()))
+        try (HttpClients.Jetty client = new HttpClients.Jetty(tenants.trustStore()))
         {
             for (int i = 1; i <= TENANTS; i++)
             {
                 String host = Tenants.host(i);
-                ContentResponse response = client.client.newRequest("https://" + host + ":" + jetty.port() + "/info.json").timeout(20, TimeUnit.SECONDS).send();
+                ContentResponse response = client.client().newRequest("https://" + host + ":" + jetty.port() + "/info.json").timeout(20, TimeUnit.SECONDS).send();
                 assertEquals(200, response.getStatus(), () -> host + ": " + response.getContentAsString());
                 assertEquals(HttpVersion.HTTP_2, response.getVersion(), host);
 
                 X509Certificate expected = tenants.issued(host).certificate();
-                X509Certificate received = client.peerLeaf.get(host);
+                X509Certificate received = client.peerLeaf(host);
                 assertNotNull(received, "no handshake recorded for " + host);
                 assertEquals(Tenants.sha256(expected), Tenants.sha256(received), host + ": leaf certificate received");
 
                 String body = response.getContentAsString();
-                assertEquals("t" + i, Clients.json(body, "tenant"), body);
-                assertEquals(host, Clients.json(body, "host"), body);
-                assertEquals("h2", Clients.json(body, "alpn"), body);
-                assertEquals(Tenants.sha256(expected), Clients.json(body, "sha256"), "certificate the page saw on its connection");
-                assertEquals("EC P-256", Clients.json(body, "keyType"), body);
+                assertEquals("t" + i, HttpClients.json(body, "tenant"), body);
+                assertEquals(host, HttpClients.json(body, "host"), body);
+                assertEquals("h2", HttpClients.json(body, "alpn"), body);
+                assertEquals(Tenants.sha256(expected), HttpClients.json(body, "sha256"), "certificate the page saw on its connection");
+                assertEquals("EC P-256", HttpClients.json(body, "keyType"), body);
                 assertTrue(body.contains("\"org.redisson.Redisson\":false") && body.contains("\"io.netty.channel.Channel\":false")
                     && body.contains("\"dev.dynsni.DynamicSniSslContextFactory\":false"), () -> "the WAR can see the module's classes: " + body);
             }
@@ -113,10 +110,10 @@ class DynamicSniDistributionIT
         for (int i : new int[]{1, 7, 13, 20})
         {
             String host = Tenants.host(i);
-            Clients.Output out = Clients.run(Clients.curl(caFile.toString(), host, jetty.port(), "/?format=json", "--http2", "-w", "\nhttp_version=%{http_version}"));
+            HttpClients.Output out = HttpClients.run(HttpClients.curl(caFile.toString(), host, jetty.port(), "/?format=json", "--http2", "-w", "\nhttp_version=%{http_version}"));
             assertEquals(0, out.exitCode(), out.stdout());
-            assertEquals("t" + i, Clients.json(out.stdout(), "tenant"), out.stdout());
-            assertEquals(Tenants.sha256(tenants.issued(host).certificate()), Clients.json(out.stdout(), "sha256"), out.stdout());
+            assertEquals("t" + i, HttpClients.json(out.stdout(), "tenant"), out.stdout());
+            assertEquals(Tenants.sha256(tenants.issued(host).certificate()), HttpClients.json(out.stdout(), "sha256"), out.stdout());
             assertTrue(out.stdout().contains("http_version=2"), out.stdout());
         }
     }
@@ -126,7 +123,7 @@ class DynamicSniDistributionIT
     void curlHtml_tenantPage() throws Exception
     {
         JettyDistribution.requireTool("curl");
-        Clients.Output out = Clients.run(Clients.curl(caFile.toString(), Tenants.host(4), jetty.port(), "/", "--http1.1"));
+        HttpClients.Output out = HttpClients.run(HttpClients.curl(caFile.toString(), Tenants.host(4), jetty.port(), "/", "--http1.1"));
         assertEquals(0, out.exitCode(), out.stdout());
         assertTrue(out.stdout().contains("<h1>Tenant t4 <small>t4.demo.test</small></h1>"), out.stdout());
         assertTrue(out.stdout().contains("http/1.1"), out.stdout());
@@ -140,7 +137,7 @@ class DynamicSniDistributionIT
         for (int i : new int[]{3, 17})
         {
             String host = Tenants.host(i);
-            Clients.Output out = Clients.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + jetty.port(), "-servername", host,
+            HttpClients.Output out = HttpClients.run(List.of("openssl", "s_client", "-connect", "127.0.0.1:" + jetty.port(), "-servername", host,
                 "-CAfile", caFile.toString(), "-alpn", "h2", "-verify_return_error", "-verify_hostname", host));
             assertEquals(0, out.exitCode(), out.stdout());
             assertTrue(out.stdout().contains("Verify return code: 0 (ok)"), out.stdout());
@@ -156,7 +153,7 @@ class DynamicSniDistributionIT
         JettyDistribution.requireTool("curl");
         for (String version : new String[]{"--http2", "--http1.1"})
         {
-            Clients.Output out = Clients.run(Clients.curl(caFile.toString(), Tenants.host(1), jetty.port(), "/", version,
+            HttpClients.Output out = HttpClients.run(HttpClients.curl(caFile.toString(), Tenants.host(1), jetty.port(), "/", version,
                 "-H", "Host: " + Tenants.host(2), "-o", "/dev/null", "-w", "%{http_code} %{http_version}"));
             assertEquals(0, out.exitCode(), out.stdout());
             assertTrue(out.stdout().startsWith("421 "), version + ": " + out.stdout());
@@ -218,7 +215,7 @@ class DynamicSniDistributionIT
     }
 
     /**
-     * Polls full handshakes (fresh SSLContext each: no session resumption) until the host is served
+     * Polls full handshakes (no session resumption) until the host is served
      * the expected certificate.
      *
      * @return milliseconds from the call to the end of the first handshake that got it
@@ -247,20 +244,7 @@ class DynamicSniDistributionIT
 
     private X509Certificate handshakeLeaf(String host) throws Exception
     {
-        TrustManagerFactory trust = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
-        trust.init(tenants.trustStore());
-        SSLContext context = SSLContext.getInstance("TLS");
-        context.init(null, trust.getTrustManagers(), null);
-        try (SSLSocket socket = (SSLSocket)context.getSocketFactory().createSocket())
-        {
-            SSLParameters parameters = socket.getSSLParameters();
-            parameters.setServerNames(List.of(new SNIHostName(host)));
-            parameters.setEndpointIdentificationAlgorithm("HTTPS");
-            socket.setSSLParameters(parameters);
-            socket.connect(new InetSocketAddress("127.0.0.1", jetty.port()), 5000);
-            socket.setSoTimeout(5000);
-            socket.startHandshake();
-            return (X509Certificate)socket.getSession().getPeerCertificates()[0];
-        }
+        TlsClient client = TlsClient.trusting(tenants.trustStore()).verifyingHostName().applicationProtocols().timeoutMillis(5000);
+        return client.leaf(new InetSocketAddress("127.0.0.1", jetty.port()), host);
     }
 }

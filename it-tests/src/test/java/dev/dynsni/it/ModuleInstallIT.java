@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
+import dev.dynsni.testing.HttpClients;
 import dev.dynsni.testing.TestServices;
 import org.eclipse.jetty.client.ContentResponse;
 import org.eclipse.jetty.http.HttpVersion;
@@ -70,17 +71,17 @@ class ModuleInstallIT
 
         Tenants tenants = new Tenants(TestServices.jdbcUrl(), schema);
         try (JettyDistribution.JettyProcess jetty = JettyDistribution.JettyProcess.start(base);
-             Clients.Jetty client = new Clients.Jetty(tenants.trustStore()))
+             HttpClients.Jetty client = new HttpClients.Jetty(tenants.trustStore()))
         {
             String host = Tenants.host(1);
             tenants.putEc(host);
-            ContentResponse response = client.client.newRequest("https://" + host + ":" + jetty.port() + "/info.json").timeout(20, TimeUnit.SECONDS).send();
+            ContentResponse response = client.client().newRequest("https://" + host + ":" + jetty.port() + "/info.json").timeout(20, TimeUnit.SECONDS).send();
             String body = response.getContentAsString();
             assertEquals(200, response.getStatus(), body);
             assertEquals(HttpVersion.HTTP_2, response.getVersion());
-            assertEquals("t1", Clients.json(body, "tenant"), body);
-            assertEquals(Tenants.sha256(tenants.issued(host).certificate()), Clients.json(body, "sha256"), body);
-            assertEquals(createStartIni ? "TLSv1.2" : "TLSv1.3", Clients.json(body, "protocol"), body);
+            assertEquals("t1", HttpClients.json(body, "tenant"), body);
+            assertEquals(Tenants.sha256(tenants.issued(host).certificate()), HttpClients.json(body, "sha256"), body);
+            assertEquals(createStartIni ? "TLSv1.2" : "TLSv1.3", HttpClients.json(body, "protocol"), body);
             assertTrue(jetty.log().contains("DynamicSniSslContextFactory"), "the module's sslContextFactory is in use");
             jetty.stopCleanly();
         }

@@ -1,7 +1,5 @@
 package dev.dynsni.it;
 
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -18,16 +16,13 @@ import javax.management.ObjectName;
 import javax.management.remote.JMXConnector;
 import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
-import javax.net.ssl.SNIHostName;
-import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManagerFactory;
 
 import dev.dynsni.testing.FreePorts;
 import dev.dynsni.testing.RedisProcess;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -56,7 +51,7 @@ class ResilienceIT
     private Tenants tenants;
     private JettyDistribution.JettyProcess jetty;
     private JMXConnector jmx;
-    private SSLContext tls;
+    private TlsClient tls;
 
     @BeforeAll
     void start() throws Exception
@@ -86,10 +81,7 @@ class ResilienceIT
             tenants.putEc(Tenants.host(i));
         }
         jmx = JMXConnectorFactory.connect(new JMXServiceURL("service:jmx:rmi://127.0.0.1:" + rmi + "/jndi/rmi://127.0.0.1:" + registry + "/jmxrmi"));
-        TrustManagerFactory trust = TrustManagerFactory.getInstance("PKIX");
-        trust.init(tenants.trustStore());
-        tls = SSLContext.getInstance("TLS");
-        tls.init(null, trust.getTrustManagers(), null);
+        tls = TlsClient.trusting(tenants.trustStore());
     }
 
     @AfterAll
@@ -136,28 +128,15 @@ class ResilienceIT
             raw.setSoTimeout(10_000);
             if (proxyLine)
                 raw.getOutputStream().write("PROXY TCP4 203.0.113.7 127.0.0.1 40000 443\r\n".getBytes(StandardCharsets.US_ASCII));
-            try (SSLSocket socket = (SSLSocket)tls.getSocketFactory().createSocket(raw, host, jetty.port(), true))
+            try (SSLSocket socket = tls.applicationProtocols(alpn).connect(raw, host))
             {
-                SSLParameters parameters = socket.getSSLParameters();
-                parameters.setServerNames(List.of(new SNIHostName(host)));
-                parameters.setApplicationProtocols(alpn);
-                socket.setSSLParameters(parameters);
-                socket.startHandshake();
                 if (response != null)
                 {
                     response.append("alpn=").append(socket.getApplicationProtocol()).append('\n');
                     if ("http/1.1".equals(socket.getApplicationProtocol()))
-                    {
-                        OutputStream out = socket.getOutputStream();
-                        out.write(("GET /?format=json HTTP/1.1\r\nHost: " + host + "\r\nConnection: close\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
-                        out.flush();
-                        InputStream in = socket.getInputStream();
-                        response.append(new String(in.readAllBytes(), StandardCharsets.UTF_8));
-                    }
+                        response.append(TlsClient.get(socket, host, "/?format=json"));
                 }
-                String fingerprint = Tenants.sha256((X509Certificate)socket.getSession().getPeerCertificates()[0]);
-                socket.getSession().invalidate();
-                return fingerprint;
+                return Tenants.sha256((X509Certificate)socket.getSession().getPeerCertificates()[0]);
             }
         }
         catch (Exception x)

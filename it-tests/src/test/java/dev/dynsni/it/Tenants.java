@@ -17,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
+import dev.dynsni.testing.TlsClient;
 
 import static org.junit.jupiter.api.Assertions.fail;
 
@@ -113,10 +114,7 @@ final class Tenants
 
     KeyStore trustStore() throws Exception
     {
-        KeyStore trustStore = KeyStore.getInstance("PKCS12");
-        trustStore.load(null, null);
-        trustStore.setCertificateEntry("ca", pki.caCertificate());
-        return trustStore;
+        return TlsClient.trustStore(pki.caCertificate());
     }
 
     static String sha256(X509Certificate certificate)
