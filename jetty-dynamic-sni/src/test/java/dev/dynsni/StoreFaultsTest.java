@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.function.BooleanSupplier;
 
 import dev.dynsni.core.Pem;
+import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.RedisProcess;
@@ -14,6 +15,9 @@ import dev.dynsni.testing.TlsClient;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -126,7 +130,16 @@ class StoreFaultsTest
         IssuedCertificate inRedis = add("inredis.example.com");
         assertEquals(fp(inRedis), served("inredis.example.com"));
         // written back to Redis asynchronously after the PostgreSQL read
-        await("Redis holds the host", Duration.ofSeconds(5), () -> factory.getStatistics().getRedisHits() > 0 || redisHolds("inredis.example.com"));
+        RedissonClient redisClient = redisClient();
+        try
+        {
+            String key = RedisKeys.dataKey(store.keyPrefix, "inredis.example.com");
+            await("Redis holds the host", Duration.ofSeconds(5), () -> factory.getStatistics().getRedisHits() > 0 || redisClient.getKeys().countExists(key) > 0);
+        }
+        finally
+        {
+            redisClient.shutdown();
+        }
         IssuedCertificate notLoaded = add("notloaded.example.com");
 
         postgresProxy.cut();
@@ -177,20 +190,10 @@ class StoreFaultsTest
         assertEquals(fp(held), served("both.example.com"));
     }
 
-    private boolean redisHolds(String host)
+    private RedissonClient redisClient()
     {
-        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", redis.port()))
-        {
-            String key = store.keyPrefix + "c:" + host;
-            String command = "*2\r\n$6\r\nEXISTS\r\n$" + key.length() + "\r\n" + key + "\r\n";
-            socket.getOutputStream().write(command.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-            byte[] reply = new byte[16];
-            int n = socket.getInputStream().read(reply);
-            return n > 0 && new String(reply, 0, n, java.nio.charset.StandardCharsets.US_ASCII).startsWith(":1");
-        }
-        catch (java.io.IOException x)
-        {
-            return false;
-        }
+        Config config = new Config();
+        config.useSingleServer().setAddress(redis.url());
+        return Redisson.create(config);
     }
 }

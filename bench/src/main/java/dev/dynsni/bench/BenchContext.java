@@ -85,16 +85,15 @@ final class BenchContext
                 Bench.log("cannot drop schema %s: %s", schema, x);
             }
         }
-        for (String prefix : redisPrefixes)
+        if (redisPrefixes.isEmpty())
+            return;
+        try
         {
-            try
-            {
-                BenchData.deleteRedisKeys(config, prefix);
-            }
-            catch (Exception x)
-            {
-                Bench.log("cannot delete redis keys %s*: %s", prefix, x);
-            }
+            BenchData.deleteRedisKeys(config, redisPrefixes);
+        }
+        catch (Exception x)
+        {
+            Bench.log("cannot delete redis keys %s: %s", redisPrefixes, x);
         }
     }
 }

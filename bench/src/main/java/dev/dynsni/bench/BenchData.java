@@ -1,9 +1,6 @@
 package dev.dynsni.bench;
 
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,7 +12,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.OffsetDateTime;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.function.IntFunction;
 import java.util.stream.IntStream;
@@ -23,6 +20,9 @@ import java.util.stream.IntStream;
 import dev.dynsni.core.SchemaMigrations;
 import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyIn;
+import org.redisson.Redisson;
+import org.redisson.api.RedissonClient;
+import org.redisson.config.Config;
 
 /**
  * Test data at scale: certificate rows bulk-loaded into a benchmark schema with PostgreSQL
@@ -139,97 +139,24 @@ final class BenchData
         }
     }
 
-    /** Deletes the Redis keys under a prefix (SCAN + DEL over a plain RESP connection). */
-    static int deleteRedisKeys(BenchConfig config, String prefix) throws IOException
+    /** Deletes the Redis keys under the prefixes (SCAN + DEL through Redisson, the library's Redis client). */
+    static long deleteRedisKeys(BenchConfig config, Collection<String> prefixes)
     {
-        java.net.URI uri = java.net.URI.create(config.redisAddress);
-        int deleted = 0;
-        try (Socket socket = new Socket(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 6379))
+        Config redis = new Config();
+        redis.useSingleServer().setAddress(config.redisAddress);
+        RedissonClient client = Redisson.create(redis);
+        try
         {
-            socket.setSoTimeout(10000);
-            OutputStream out = socket.getOutputStream();
-            InputStream in = new java.io.BufferedInputStream(socket.getInputStream());
-            String cursor = "0";
-            do
+            long deleted = 0;
+            for (String prefix : prefixes)
             {
-                command(out, "SCAN", cursor, "MATCH", prefix + "*", "COUNT", "1000");
-                @SuppressWarnings("unchecked")
-                List<Object> reply = (List<Object>)read(in);
-                cursor = (String)reply.get(0);
-                @SuppressWarnings("unchecked")
-                List<Object> keys = (List<Object>)reply.get(1);
-                if (!keys.isEmpty())
-                {
-                    List<String> del = new ArrayList<>();
-                    del.add("DEL");
-                    keys.forEach(k -> del.add((String)k));
-                    command(out, del.toArray(new String[0]));
-                    deleted += ((Long)read(in)).intValue();
-                }
+                deleted += client.getKeys().deleteByPattern(prefix + "*");
             }
-            while (!"0".equals(cursor));
+            return deleted;
         }
-        return deleted;
-    }
-
-    private static void command(OutputStream out, String... parts) throws IOException
-    {
-        StringBuilder builder = new StringBuilder("*").append(parts.length).append("\r\n");
-        for (String part : parts)
+        finally
         {
-            byte[] bytes = part.getBytes(StandardCharsets.UTF_8);
-            builder.append('$').append(bytes.length).append("\r\n").append(part).append("\r\n");
+            client.shutdown();
         }
-        out.write(builder.toString().getBytes(StandardCharsets.UTF_8));
-        out.flush();
-    }
-
-    private static Object read(InputStream in) throws IOException
-    {
-        int type = in.read();
-        String line = readLine(in);
-        switch (type)
-        {
-            case '+':
-                return line;
-            case '-':
-                throw new IOException("redis: " + line);
-            case ':':
-                return Long.parseLong(line);
-            case '$':
-            {
-                int length = Integer.parseInt(line);
-                if (length < 0)
-                    return null;
-                byte[] bytes = in.readNBytes(length + 2);
-                return new String(bytes, 0, length, StandardCharsets.UTF_8);
-            }
-            case '*':
-            {
-                int count = Integer.parseInt(line);
-                List<Object> items = new ArrayList<>();
-                for (int i = 0; i < count; i++)
-                {
-                    items.add(read(in));
-                }
-                return items;
-            }
-            default:
-                throw new IOException("redis: unexpected reply type " + type);
-        }
-    }
-
-    private static String readLine(InputStream in) throws IOException
-    {
-        StringBuilder line = new StringBuilder();
-        int c;
-        while ((c = in.read()) != '\r')
-        {
-            if (c < 0)
-                throw new IOException("redis: connection closed");
-            line.append((char)c);
-        }
-        in.read();
-        return line.toString();
     }
 }
