@@ -11,6 +11,7 @@ import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import dev.dynsni.testing.FreePorts;
 import dev.dynsni.testing.TlsClient;
 
 /**
@@ -180,7 +181,7 @@ final class StartupTable
 
     private Launch launch(Path base, String name, List<String> properties) throws Exception
     {
-        int port = FreePort.next();
+        int port = FreePorts.next();
         List<String> command = new ArrayList<>(List.of(Jvm.java(), "-jar", config.jettyHome.resolve("start.jar").toString(), "jetty.home=" + config.jettyHome,
             "jetty.base=" + base, "jetty.ssl.port=" + port, "jetty.ssl.host=127.0.0.1"));
         command.addAll(properties);
