@@ -3,14 +3,11 @@ package dev.dynsni;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 
 import com.zaxxer.hikari.HikariDataSource;
 import dev.dynsni.core.Pem;
@@ -20,6 +17,7 @@ import dev.dynsni.core.store.JdbcCertificateStore;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestServices;
 import dev.dynsni.testing.TlsClient;
+import dev.dynsni.testing.WaitingThreadSampler;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -35,7 +33,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and a Jetty of 8 threads, 32 concurrent handshakes for 32 cold hosts. A sampler takes thread dumps
  * during the run and looks for Jetty pool threads parked in the key manager's wait: with the
  * prefetching factory there must be none; with the stock factory there are. Timings are logged,
- * not asserted (the benchmark measures them: {@code PrefetchBenchmark}).
+ * not asserted (table 8 of the benchmarks measures them: {@code bench/results/prefetch.md}).
  */
 class PrefetchColdStartTest
 {
@@ -119,33 +117,12 @@ class PrefetchColdStartTest
     {
         TlsClient client = TlsClient.trusting(PKI.caCertificate());
         ExecutorService clients = Executors.newFixedThreadPool(HOSTS);
-        AtomicBoolean sampling = new AtomicBoolean(true);
-        AtomicInteger waitingSamples = new AtomicInteger();
-        AtomicInteger maxWaiting = new AtomicInteger();
-        AtomicInteger samples = new AtomicInteger();
-        Thread sampler = new Thread(() ->
-        {
-            while (sampling.get())
-            {
-                int waiting = waitingOnStore(Thread.getAllStackTraces());
-                samples.incrementAndGet();
-                if (waiting > 0)
-                    waitingSamples.incrementAndGet();
-                maxWaiting.accumulateAndGet(waiting, Math::max);
-                try
-                {
-                    Thread.sleep(5);
-                }
-                catch (InterruptedException x)
-                {
-                    return;
-                }
-            }
-        }, "stack-sampler");
+        WaitingThreadSampler sampler = null;
         try
         {
             postgres.setDelayMillis(DELAY_MILLIS);
-            sampler.start();
+            // Jetty pool threads parked waiting for a certificate lookup (the key manager's bounded wait)
+            sampler = WaitingThreadSampler.start(PrefetchTestServer.THREAD_NAME, SniKeyManager.class);
             CountDownLatch go = new CountDownLatch(1);
             List<Future<Boolean>> results = new ArrayList<>();
             for (int i = 0; i < HOSTS; i++)
@@ -167,39 +144,15 @@ class PrefetchColdStartTest
                     ok++;
             }
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            return new Burst(millis, ok, waitingSamples.get(), maxWaiting.get(), samples.get());
+            return new Burst(millis, ok, sampler.samplesWithWaiting(), sampler.max(), sampler.samples());
         }
         finally
         {
-            sampling.set(false);
-            sampler.join();
+            if (sampler != null)
+                sampler.close();
             clients.shutdownNow();
             postgres.setDelayMillis(0);
         }
-    }
-
-    /** Jetty pool threads parked waiting for a certificate lookup (the key manager's bounded wait). */
-    static int waitingOnStore(Map<Thread, StackTraceElement[]> dump)
-    {
-        int waiting = 0;
-        for (Map.Entry<Thread, StackTraceElement[]> entry : dump.entrySet())
-        {
-            if (!entry.getKey().getName().startsWith(PrefetchTestServer.THREAD_NAME))
-                continue;
-            boolean inKeyManager = false;
-            boolean inFutureWait = false;
-            for (StackTraceElement frame : entry.getValue())
-            {
-                if (frame.getClassName().equals(SniKeyManager.class.getName()))
-                    inKeyManager = true;
-                if (frame.getClassName().equals("java.util.concurrent.CompletableFuture") &&
-                    (frame.getMethodName().equals("get") || frame.getMethodName().equals("timedGet") || frame.getMethodName().equals("waitingGet")))
-                    inFutureWait = true;
-            }
-            if (inKeyManager && inFutureWait)
-                waiting++;
-        }
-        return waiting;
     }
 
     @Test
@@ -242,31 +195,13 @@ class PrefetchColdStartTest
             TlsClient client = TlsClient.trusting(PKI.caCertificate());
             postgres.setDelayMillis(1000);
             long start = System.nanoTime();
-            AtomicBoolean sampling = new AtomicBoolean(true);
-            AtomicInteger waiting = new AtomicInteger();
-            Thread sampler = new Thread(() ->
-            {
-                while (sampling.get())
-                {
-                    waiting.accumulateAndGet(waitingOnStore(Thread.getAllStackTraces()), Math::max);
-                    try
-                    {
-                        Thread.sleep(5);
-                    }
-                    catch (InterruptedException x)
-                    {
-                        return;
-                    }
-                }
-            });
-            sampler.start();
+            WaitingThreadSampler sampler = WaitingThreadSampler.start(PrefetchTestServer.THREAD_NAME, SniKeyManager.class);
             TlsClient.Result slow = client.handshake(server.port(), host(0));
             long millis = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            sampling.set(false);
-            sampler.join();
+            sampler.close();
             assertFalse(slow.ok(), "refused under the reject policy after the prefetch bound");
             assertTrue(millis < 1500, "refused after " + millis + " ms, bound 200 ms, store 2000 ms away");
-            assertEquals(0, waiting.get(), "the key manager did not wait again");
+            assertEquals(0, sampler.max(), "the key manager did not wait again");
             assertEquals(1, server.prefetchStatistics().getTimeouts());
 
             // the lookup went on in the background: once it lands, the host is served from memory

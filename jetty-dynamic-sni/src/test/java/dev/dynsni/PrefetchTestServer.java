@@ -23,7 +23,7 @@ import org.eclipse.jetty.util.Callback;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * An embedded Jetty for prefetch tests and the benchmark: one TLS connector (ALPN h2 + http/1.1)
+ * An embedded Jetty for the prefetch tests: one TLS connector (ALPN h2 + http/1.1)
  * with either {@link PrefetchingSslConnectionFactory} or the stock {@link SslConnectionFactory},
  * optionally behind the proxy-protocol detector, on a {@link QueuedThreadPool} of a given size.
  * Answers every request with its host, protocol and remote address.

@@ -4,11 +4,11 @@ import java.util.HashMap;
 import java.util.Map;
 
 /** {@code --name value} and {@code --flag} arguments of the launched mains. */
-final class Args
+public final class Args
 {
     private final Map<String, String> values = new HashMap<>();
 
-    Args(String[] args)
+    public Args(String[] args)
     {
         for (int i = 0; i < args.length; i++)
         {
@@ -22,12 +22,12 @@ final class Args
         }
     }
 
-    String get(String name, String fallback)
+    public String get(String name, String fallback)
     {
         return values.getOrDefault(name, fallback);
     }
 
-    String required(String name)
+    public String required(String name)
     {
         String value = values.get(name);
         if (value == null)
@@ -35,17 +35,17 @@ final class Args
         return value;
     }
 
-    int integer(String name, int fallback)
+    public int integer(String name, int fallback)
     {
         return Integer.parseInt(get(name, Integer.toString(fallback)));
     }
 
-    double decimal(String name, double fallback)
+    public double decimal(String name, double fallback)
     {
         return Double.parseDouble(get(name, Double.toString(fallback)));
     }
 
-    boolean flag(String name)
+    public boolean flag(String name)
     {
         return Boolean.parseBoolean(get(name, "false"));
     }

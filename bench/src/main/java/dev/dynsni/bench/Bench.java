@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public final class Bench
 {
-    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood");
+    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch");
 
     private Bench()
     {
@@ -60,6 +60,7 @@ public final class Bench
                     case "import" -> new ImportTable(context).run();
                     case "jmh" -> new JmhTable(context).run();
                     case "flood" -> new FloodTable(context).run();
+                    case "prefetch" -> new PrefetchTable(context).run();
                     default -> throw new IllegalArgumentException("unknown table " + table + "; known: " + TABLES);
                 };
                 double seconds = (System.nanoTime() - start) / 1e9;

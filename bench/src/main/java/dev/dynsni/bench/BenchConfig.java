@@ -30,7 +30,10 @@ final class BenchConfig
         Map.entry("JMH_CACHE_SIZES", "1000"),
         Map.entry("JMH_OPTIONS", "-f 1 -wi 1 -w 1s -i 1 -r 1s"),
         Map.entry("FLOOD_NAMES", "300"),
-        Map.entry("FLOOD_TENANTS", "100"));
+        Map.entry("FLOOD_TENANTS", "100"),
+        Map.entry("PREFETCH_HOSTS", "16"),
+        Map.entry("PREFETCH_SLICES", "1"),
+        Map.entry("PREFETCH_WARMUP_SECONDS", "0.3"));
 
     final Map<String, String> used = new LinkedHashMap<>();
     /** Knobs whose value differs from the full size. */
@@ -63,6 +66,9 @@ final class BenchConfig
     final int floodNames;
     final int floodTenants;
     final int floodThreads;
+    final int prefetchHosts;
+    final int prefetchSlices;
+    final double prefetchWarmupSeconds;
     final List<String> serverJvmOptions;
     final String prefix;
 
@@ -115,6 +121,9 @@ final class BenchConfig
         floodNames = Integer.parseInt(knob.apply("FLOOD_NAMES", "20000"));
         floodTenants = Integer.parseInt(knob.apply("FLOOD_TENANTS", "1000"));
         floodThreads = Integer.parseInt(knob.apply("FLOOD_THREADS", "4"));
+        prefetchHosts = Integer.parseInt(knob.apply("PREFETCH_HOSTS", "64"));
+        prefetchSlices = Integer.parseInt(knob.apply("PREFETCH_SLICES", "20"));
+        prefetchWarmupSeconds = Double.parseDouble(knob.apply("PREFETCH_WARMUP_SECONDS", "3"));
         serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));
         prefix = knob.apply("PREFIX", "bench_");
     }

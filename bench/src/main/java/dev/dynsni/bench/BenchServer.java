@@ -73,24 +73,14 @@ public final class BenchServer
         threads.setName("bench");
         Server server = new Server(threads);
 
-        HttpConfiguration httpConfig = new HttpConfiguration();
-        httpConfig.setSendServerVersion(false);
-        HttpConfiguration httpsConfig = new HttpConfiguration(httpConfig);
-        httpsConfig.addCustomizer(new SecureRequestCustomizer());
-        HttpConnectionFactory http11 = new HttpConnectionFactory(httpsConfig);
-        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(httpsConfig);
-        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
-        alpn.setDefaultProtocol(http11.getProtocol());
         // dynamic nodes run as the module ships them: the SNI prefetch in front of TLS (prefetch=false: stock factory)
-        SslConnectionFactory tlsFactory = dynamic != null && !"false".equals(args.get("prefetch", "true"))
-            ? new PrefetchingSslConnectionFactory(dynamic, alpn.getProtocol())
-            : new SslConnectionFactory(ssl, alpn.getProtocol());
-        ServerConnector tls = new ServerConnector(server, tlsFactory, alpn, h2, http11);
-        tls.setHost("127.0.0.1");
+        boolean prefetch = dynamic != null && !"false".equals(args.get("prefetch", "true"));
+        ServerConnector tls = tlsConnector(server, ssl, prefetch, -1, -1);
         tls.setPort(args.integer("port", 0));
-        tls.setAcceptQueueSize(1024);
         server.addConnector(tls);
 
+        HttpConfiguration httpConfig = new HttpConfiguration();
+        httpConfig.setSendServerVersion(false);
         ServerConnector control = new ServerConnector(server, new HttpConnectionFactory(httpConfig));
         control.setHost("127.0.0.1");
         control.setPort(0);
@@ -117,6 +107,33 @@ public final class BenchServer
         System.out.println("READY tls=" + tls.getLocalPort() + " control=" + control.getLocalPort());
         System.out.flush();
         server.join();
+    }
+
+    /**
+     * The TLS connector on 127.0.0.1 laid out like the stock {@code https} + {@code http2} modules
+     * (SSL, ALPN, h2, http/1.1, {@code SecureRequestCustomizer}), with the SNI prefetch
+     * ({@link PrefetchingSslConnectionFactory}, the module's default) in front of TLS when
+     * {@code prefetch}, else Jetty's stock {@link SslConnectionFactory}.
+     *
+     * @param acceptors acceptor threads, -1 for Jetty's default
+     * @param selectors selectors, -1 for Jetty's default
+     */
+    public static ServerConnector tlsConnector(Server server, SslContextFactory.Server ssl, boolean prefetch, int acceptors, int selectors)
+    {
+        HttpConfiguration httpsConfig = new HttpConfiguration();
+        httpsConfig.setSendServerVersion(false);
+        httpsConfig.addCustomizer(new SecureRequestCustomizer());
+        HttpConnectionFactory http11 = new HttpConnectionFactory(httpsConfig);
+        HTTP2ServerConnectionFactory h2 = new HTTP2ServerConnectionFactory(httpsConfig);
+        ALPNServerConnectionFactory alpn = new ALPNServerConnectionFactory();
+        alpn.setDefaultProtocol(http11.getProtocol());
+        SslConnectionFactory tlsFactory = prefetch
+            ? new PrefetchingSslConnectionFactory((DynamicSniSslContextFactory)ssl, alpn.getProtocol())
+            : new SslConnectionFactory(ssl, alpn.getProtocol());
+        ServerConnector tls = new ServerConnector(server, acceptors, selectors, tlsFactory, alpn, h2, http11);
+        tls.setHost("127.0.0.1");
+        tls.setAcceptQueueSize(1024);
+        return tls;
     }
 
     private static String control(DynamicSniSslContextFactory factory, Request request) throws Exception

@@ -8,13 +8,13 @@ import java.util.Locale;
 /**
  * Summaries of repeated measurements: median and min-max of runs, percentiles of samples.
  */
-final class Stats
+public final class Stats
 {
     private Stats()
     {
     }
 
-    static double median(List<Double> values)
+    public static double median(List<Double> values)
     {
         if (values.isEmpty())
             return Double.NaN;
@@ -23,12 +23,12 @@ final class Stats
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    static double min(List<Double> values)
+    public static double min(List<Double> values)
     {
         return values.stream().mapToDouble(Double::doubleValue).min().orElse(Double.NaN);
     }
 
-    static double max(List<Double> values)
+    public static double max(List<Double> values)
     {
         return values.stream().mapToDouble(Double::doubleValue).max().orElse(Double.NaN);
     }

@@ -114,26 +114,41 @@ public final class TestServices
     /** @return host and port of the Redis for tests */
     public static InetSocketAddress redisAddress()
     {
-        URI uri = URI.create(redisUrl());
+        return redisAddress(redisUrl());
+    }
+
+    /** @return host and port of a {@code redis://} URL */
+    public static InetSocketAddress redisAddress(String redisUrl)
+    {
+        URI uri = URI.create(redisUrl);
         return new InetSocketAddress(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 6379);
     }
 
     /** @return host and port of the PostgreSQL for tests */
     public static InetSocketAddress postgresAddress()
     {
-        URI uri = URI.create(jdbcUrl().substring("jdbc:".length()));
+        return postgresAddress(jdbcUrl());
+    }
+
+    /** @return host and port of a {@code jdbc:postgresql://} URL */
+    public static InetSocketAddress postgresAddress(String jdbcUrl)
+    {
+        URI uri = URI.create(jdbcUrl.substring("jdbc:".length()));
         return new InetSocketAddress(uri.getHost(), uri.getPort() > 0 ? uri.getPort() : 5432);
     }
 
-    /** @return the JDBC URL with its host and port replaced, e.g. to go through a {@link TcpProxy} */
+    /** @return the test JDBC URL with its host and port replaced, e.g. to go through a {@link TcpProxy} */
     public static String jdbcUrlVia(String host, int port)
     {
-        InetSocketAddress real = postgresAddress();
-        String url = jdbcUrl();
-        String authority = real.getHostString() + ":" + real.getPort();
-        int at = url.indexOf("//") + 2;
-        int end = url.indexOf('/', at);
-        return url.substring(0, at) + host + ":" + port + url.substring(end < 0 ? url.length() : end);
+        return jdbcUrlVia(jdbcUrl(), host, port);
+    }
+
+    /** @return the JDBC URL with its host and port replaced, e.g. to go through a {@link TcpProxy} */
+    public static String jdbcUrlVia(String jdbcUrl, String host, int port)
+    {
+        int at = jdbcUrl.indexOf("//") + 2;
+        int end = jdbcUrl.indexOf('/', at);
+        return jdbcUrl.substring(0, at) + host + ":" + port + jdbcUrl.substring(end < 0 ? jdbcUrl.length() : end);
     }
 
     /** @return a fresh schema name for one test class or run, never used before */
