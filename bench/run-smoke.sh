@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Smoke run of every benchmark table at tiny sizes (CI; well under 2 minutes once built).
+# Smoke run of every benchmark table at tiny sizes (CI; about 2 minutes once built, 20 s of it table 8).
 # Writes bench/target/smoke/RESULTS.md. Any BENCH_* variable overrides a smoke size.
 set -euo pipefail
 cd "$(dirname "$0")/.."
