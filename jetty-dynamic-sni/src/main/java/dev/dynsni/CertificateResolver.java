@@ -41,6 +41,11 @@ import org.slf4j.LoggerFactory;
  * whatever L1 evicted meanwhile. Answers are held with weak keys and a short expiry: an engine that
  * never reaches the key manager (a resumed session, a client gone) costs nothing.</p>
  *
+ * <p><b>Start.</b> The in-process tables (Caffeine loads a hundred classes for them, about half a
+ * second on a fresh JVM) are built on a thread of their own, in parallel with the rest of the
+ * server's start; a lookup arriving before they are ready waits for them without a thread, a key
+ * manager without a prefetch waits at most {@code lookupTimeoutMillis}.</p>
+ *
  * <p>Concurrency: every method is thread-safe and lock-free on the hit path; only
  * {@link #resolve(SSLSession, SSLEngine)} may wait, on a miss without a prefetch, at most
  * {@code lookupTimeoutMillis}.</p>
@@ -75,13 +80,18 @@ final class CertificateResolver
     {
     }
 
-    private final CredentialCache cache;
+    /** L1 and the prefetch's hand-overs, built at start on a thread of their own. */
+    private record Tables(CredentialCache cache, Cache<SSLEngine, HandOver> handOvers)
+    {
+    }
+
+    private final CompletableFuture<Tables> built = new CompletableFuture<>();
+    private volatile Tables tables;
     private final HostCredentials defaultCredentials;
     private final boolean policyRejects;
     private final boolean sniRequired;
     private final long lookupTimeoutMillis;
     private final DynamicSniStatistics statistics;
-    private final Cache<SSLEngine, HandOver> handOvers;
 
     /**
      * @param defaultCredential served under the {@code default} policy and without SNI; null for none
@@ -90,14 +100,29 @@ final class CertificateResolver
     CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
-        this.cache = new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.refreshAfterWrite(),
-            sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker);
+        Thread builder = new Thread(() ->
+        {
+            try
+            {
+                Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.refreshAfterWrite(),
+                    sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker),
+                    Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build());
+                tables = t;
+                built.complete(t);
+            }
+            catch (Throwable x)
+            {
+                LOG.warn("In-process certificate cache cannot be built reason={}", String.valueOf(x));
+                built.completeExceptionally(x);
+            }
+        }, "dynsni-resolver-start");
+        builder.setDaemon(true);
+        builder.start();
         this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
         this.policyRejects = policyRejects;
         this.sniRequired = sniRequired;
         this.lookupTimeoutMillis = lookupTimeoutMillis;
         this.statistics = statistics;
-        this.handOvers = Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build();
     }
 
     /** Sizes and lifetimes of the in-process caches. */
@@ -115,7 +140,8 @@ final class CertificateResolver
      */
     CompletableFuture<HostCredentials> lookup(String host)
     {
-        return cache.resolve(host);
+        Tables t = tables;
+        return t != null ? t.cache().resolve(host) : built.thenCompose(b -> b.cache().resolve(host));
     }
 
     /**
@@ -141,8 +167,9 @@ final class CertificateResolver
      */
     void handOver(SSLEngine engine, String host, HostCredentials credentials, boolean gaveUp)
     {
-        if (engine != null && host != null)
-            handOvers.put(engine, new HandOver(host, credentials, gaveUp));
+        Tables t = tables;
+        if (t != null && engine != null && host != null)
+            t.handOvers().put(engine, new HandOver(host, credentials, gaveUp));
     }
 
     /** @return the longest a connection or handshake waits for a lookup, ms */
@@ -162,7 +189,10 @@ final class CertificateResolver
      */
     Resolution resolve(SSLSession session, SSLEngine engine)
     {
-        HandOver handed = engine == null ? null : handOvers.asMap().remove(engine);
+        Tables t = tables;
+        if (t == null)
+            t = awaitTables();
+        HandOver handed = engine == null || t == null ? null : t.handOvers().asMap().remove(engine);
         String raw = requestedHost(session);
         if (raw == null)
         {
@@ -176,15 +206,36 @@ final class CertificateResolver
             return count(null, null, "invalid SNI");
         }
         HostCredentials found;
-        if (handed != null && handed.host().equals(host))
-            found = handed.gaveUp() ? now(host) : handed.credentials();
+        if (t == null)
+            found = null;
+        else if (handed != null && handed.host().equals(host))
+            found = handed.gaveUp() ? now(t.cache(), host) : handed.credentials();
         else
-            found = await(host);
+            found = await(t.cache(), host);
         return count(host, found, found == null ? "unknown host" : null);
     }
 
     /** The lookup's result if it is already there: the prefetch already waited its time for it. */
-    private HostCredentials now(String host)
+    /** @return the tables once built, waiting at most {@code lookupTimeoutMillis}; null if not by then */
+    private Tables awaitTables()
+    {
+        try
+        {
+            return built.get(lookupTimeoutMillis, TimeUnit.MILLISECONDS);
+        }
+        catch (InterruptedException x)
+        {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+        catch (Exception x)
+        {
+            statistics.loadTimeouts.increment();
+            return null;
+        }
+    }
+
+    private HostCredentials now(CredentialCache cache, String host)
     {
         CompletableFuture<HostCredentials> future = cache.resolve(host);
         if (future.isDone() && !future.isCompletedExceptionally())
@@ -195,7 +246,7 @@ final class CertificateResolver
         return null;
     }
 
-    private HostCredentials await(String host)
+    private HostCredentials await(CredentialCache cache, String host)
     {
         CompletableFuture<HostCredentials> future = cache.resolve(host);
         if (future.isDone())
@@ -289,7 +340,8 @@ final class CertificateResolver
         String[] parts = alias.split("\\|");
         if (parts.length != 4)
             return null;
-        HostCredentials held = cache.peek(parts[1]);
+        Tables t = tables;
+        HostCredentials held = t == null ? null : t.cache().peek(parts[1]);
         return held == null ? null : held.byAlias(alias);
     }
 
@@ -298,21 +350,30 @@ final class CertificateResolver
     /** A stored name changed (or {@link ChangeFeed#EVICT_ALL}): drop what L1 holds of it. */
     void onChange(String name, long version)
     {
+        Tables t = tables;
+        if (t == null)
+            return; // nothing is cached before the tables exist
         if (ChangeFeed.EVICT_ALL.equals(name))
-            cache.invalidateAll();
+            t.cache().invalidateAll();
         else
-            cache.invalidate(name, version);
+            t.cache().invalidate(name, version);
     }
 
     /** Changes may have been missed: reload everything L1 holds, forget every unknown host. */
     void onChangesLost()
     {
-        cache.refreshAll();
+        Tables t = tables;
+        if (t != null)
+            t.cache().refreshAll();
     }
 
     /** Drops this node's copy of a stored name: an exact host (normalised here) or {@code *.parent}. */
     void evict(String name)
     {
+        Tables t = tables;
+        if (t == null)
+            return;
+        CredentialCache cache = t.cache();
         String trimmed = name.trim();
         if (trimmed.startsWith("*."))
         {
@@ -330,12 +391,14 @@ final class CertificateResolver
 
     void evictAll()
     {
-        cache.invalidateAll();
+        Tables t = tables;
+        if (t != null)
+            t.cache().invalidateAll();
     }
 
-    /** @return L1, for tests and the benchmarks */
+    /** @return L1, for tests and the benchmarks, waiting for it to be built */
     CredentialCache cache()
     {
-        return cache;
+        return built.join().cache();
     }
 }

@@ -6,11 +6,9 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.PrivateKey;
-import java.security.cert.CertificateEncodingException;
 import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.Collection;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +28,6 @@ final class CertificateLoader
 {
     /** Larger files are not certificates; refusing them keeps a wrong directory from eating memory. */
     static final long MAX_FILE_BYTES = 1 << 20;
-    private static final Base64.Encoder PEM_BASE64 = Base64.getMimeEncoder(64, new byte[]{'\n'});
 
     private CertificateLoader()
     {
@@ -113,7 +110,7 @@ final class CertificateLoader
             }
         }
         X509Certificate[] chain = CredentialParser.orderChain(leaf, certificates);
-        return new ParsedCertificate(source, List.copyOf(names), keyType, pem(chain), pem("PRIVATE KEY", key.getEncoded()), leaf, Pem.fingerprint(leaf));
+        return new ParsedCertificate(source, List.copyOf(names), keyType, pem(chain), Pem.encode("PRIVATE KEY", key.getEncoded()), leaf, Pem.fingerprint(leaf));
     }
 
     /**
@@ -206,20 +203,8 @@ final class CertificateLoader
         StringBuilder out = new StringBuilder(chain.length * 900);
         for (X509Certificate certificate : chain)
         {
-            try
-            {
-                out.append(pem("CERTIFICATE", certificate.getEncoded()));
-            }
-            catch (CertificateEncodingException x)
-            {
-                throw new IllegalStateException(x);
-            }
+            out.append(Pem.encode(certificate));
         }
         return out.toString();
-    }
-
-    static String pem(String type, byte[] der)
-    {
-        return "-----BEGIN " + type + "-----\n" + PEM_BASE64.encodeToString(der) + "\n-----END " + type + "-----\n";
     }
 }

@@ -8,6 +8,7 @@ import java.util.Locale;
 
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
+import dev.dynsni.core.store.JdbcCertificateStore;
 import picocli.CommandLine.Command;
 
 /**
@@ -106,7 +107,7 @@ class DoctorCommand extends StoreCommand
                 if (rs.getLong(6) > 0)
                     warn(String.format(Locale.ROOT, "%,d rows were written without expiry metadata (plain SQL?): re-import them with dynsni to see their expiry here", rs.getLong(6)));
             }
-            long listeners = Long.parseLong(scalar(statement, "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'jetty-dynamic-sni-listener'"));
+            long listeners = Long.parseLong(scalar(statement, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + JdbcCertificateStore.LISTENER_APPLICATION_NAME + "'"));
             if (listeners == 0)
                 warn("no Jetty node is listening for changes on this database (none running, or they use another database)");
             else

@@ -33,6 +33,16 @@ public interface CertificateMap extends StoreLifeCycle
     CompletableFuture<Map<String, List<CertificateRecord>>> get(List<String> names);
 
     /**
+     * @return whether the map can answer now; false while it is still starting (a Redis client
+     *     loading and connecting), when a caching store asks the store behind it instead of
+     *     waiting. Never blocks.
+     */
+    default boolean isReady()
+    {
+        return true;
+    }
+
+    /**
      * Writes what the store answered for a name, unless a change newer than {@code version} was
      * announced meanwhile.
      *

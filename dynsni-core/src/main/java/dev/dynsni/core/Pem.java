@@ -1,19 +1,23 @@
 package dev.dynsni.core;
 
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.StringReader;
 import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
 import java.security.MessageDigest;
 import java.security.PrivateKey;
 import java.security.PublicKey;
 import java.security.Signature;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.math.BigInteger;
 import java.security.interfaces.ECPrivateKey;
 import java.security.interfaces.ECPublicKey;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPublicKey;
+import java.security.spec.PKCS8EncodedKeySpec;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
@@ -24,7 +28,6 @@ import org.bouncycastle.asn1.ASN1ObjectIdentifier;
 import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
 import org.bouncycastle.asn1.x9.X9ECParameters;
 import org.bouncycastle.cert.X509CertificateHolder;
-import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.crypto.ec.CustomNamedCurves;
 import org.bouncycastle.math.ec.ECPoint;
 import org.bouncycastle.math.ec.FixedPointCombMultiplier;
@@ -41,8 +44,10 @@ import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
  */
 public final class Pem
 {
-    private static final JcaX509CertificateConverter CERTIFICATES = new JcaX509CertificateConverter();
-    private static final JcaPEMKeyConverter KEYS = new JcaPEMKeyConverter();
+    private static final String BEGIN = "-----BEGIN ";
+    private static final String END = "-----END ";
+    private static final String DASHES = "-----";
+    private static final List<String> PKCS8_ALGORITHMS = List.of("EC", "RSA", "RSASSA-PSS", "EdDSA");
     private static final Base64.Encoder PEM_BASE64 = Base64.getMimeEncoder(64, new byte[]{'\n'});
 
     private Pem()
@@ -56,19 +61,34 @@ public final class Pem
      */
     public static List<X509Certificate> readCertificates(String pem) throws InvalidCredentialException
     {
+        // The JDK's X.509 factory, not BouncyCastle's PEM parser: it is loaded by TLS anyway, and
+        // BouncyCastle's first certificate costs about half a second of class loading on a fresh node.
         List<X509Certificate> certificates = new ArrayList<>();
-        try (PEMParser parser = new PEMParser(new StringReader(pem)))
+        try
         {
-            Object object;
-            while ((object = parser.readObject()) != null)
+            CertificateFactory factory = CertificateFactory.getInstance("X.509");
+            int from = 0;
+            while (true)
             {
-                if (object instanceof X509CertificateHolder holder)
-                    certificates.add(CERTIFICATES.getCertificate(holder));
-                else
-                    throw new InvalidCredentialException("certificate PEM holds an unexpected " + kind(object) + " block");
+                int begin = pem.indexOf(BEGIN, from);
+                if (begin < 0)
+                    break;
+                int labelEnd = pem.indexOf(DASHES, begin + BEGIN.length());
+                if (labelEnd < 0)
+                    throw new InvalidCredentialException("certificate PEM does not parse: unterminated BEGIN line");
+                String label = pem.substring(begin + BEGIN.length(), labelEnd);
+                String end = END + label + DASHES;
+                int endAt = pem.indexOf(end, labelEnd);
+                if (endAt < 0)
+                    throw new InvalidCredentialException("certificate PEM does not parse: no END line for " + label);
+                if (!"CERTIFICATE".equals(label))
+                    throw new InvalidCredentialException("certificate PEM holds an unexpected " + label + " block");
+                byte[] der = Base64.getMimeDecoder().decode(pem.substring(labelEnd + DASHES.length(), endAt));
+                certificates.add((X509Certificate)factory.generateCertificate(new ByteArrayInputStream(der)));
+                from = endAt + end.length();
             }
         }
-        catch (IOException | CertificateException | RuntimeException x)
+        catch (CertificateException | RuntimeException x)
         {
             throw new InvalidCredentialException("certificate PEM does not parse: " + safeMessage(x));
         }
@@ -85,6 +105,9 @@ public final class Pem
      */
     public static PrivateKey readPrivateKey(String pem) throws InvalidCredentialException
     {
+        PrivateKey pkcs8 = readPkcs8(pem);
+        if (pkcs8 != null)
+            return pkcs8;
         PrivateKey key = null;
         try (PEMParser parser = new PEMParser(new StringReader(pem)))
         {
@@ -93,9 +116,9 @@ public final class Pem
             {
                 PrivateKey found;
                 if (object instanceof PEMKeyPair pair)
-                    found = KEYS.getPrivateKey(pair.getPrivateKeyInfo());
+                    found = BouncyCastle.KEYS.getPrivateKey(pair.getPrivateKeyInfo());
                 else if (object instanceof PrivateKeyInfo info)
-                    found = KEYS.getPrivateKey(info);
+                    found = BouncyCastle.KEYS.getPrivateKey(info);
                 else if (object instanceof ASN1ObjectIdentifier)
                     continue; // EC PARAMETERS before a SEC1 key
                 else if (object instanceof PEMEncryptedKeyPair || object instanceof PKCS8EncryptedPrivateKeyInfo)
@@ -119,6 +142,43 @@ public final class Pem
     }
 
     /**
+     * The common case, a single unencrypted PKCS#8 {@code PRIVATE KEY} block (what the admin tool
+     * stores), through the JDK's key factories; anything else is left to BouncyCastle.
+     *
+     * @return the key, or null when the text is not exactly one such block the JDK reads
+     */
+    private static PrivateKey readPkcs8(String pem)
+    {
+        String begin = BEGIN + "PRIVATE KEY" + DASHES;
+        String end = END + "PRIVATE KEY" + DASHES;
+        int from = pem.indexOf(begin);
+        int to = from < 0 ? -1 : pem.indexOf(end, from);
+        if (from < 0 || to < 0 || pem.indexOf(begin, to) >= 0 || pem.indexOf(BEGIN, 0) != from && pem.substring(0, from).contains(BEGIN + "EC"))
+            return null;
+        byte[] der;
+        try
+        {
+            der = Base64.getMimeDecoder().decode(pem.substring(from + begin.length(), to));
+        }
+        catch (IllegalArgumentException x)
+        {
+            return null;
+        }
+        for (String algorithm : PKCS8_ALGORITHMS)
+        {
+            try
+            {
+                return KeyFactory.getInstance(algorithm).generatePrivate(new PKCS8EncodedKeySpec(der));
+            }
+            catch (GeneralSecurityException | RuntimeException x)
+            {
+                // not this algorithm: try the next, then BouncyCastle
+            }
+        }
+        return null;
+    }
+
+    /**
      * @param key a private key
      * @return the TLS key type it serves: {@code RSA}, {@code RSASSA-PSS}, {@code EC} or {@code EdDSA}
      * @throws InvalidCredentialException for other algorithms
@@ -135,10 +195,39 @@ public final class Pem
         };
     }
 
-    private static final Map<BigInteger, X9ECParameters> CURVES = Map.of(
-        CustomNamedCurves.getByName("secp256r1").getN(), CustomNamedCurves.getByName("secp256r1"),
-        CustomNamedCurves.getByName("secp384r1").getN(), CustomNamedCurves.getByName("secp384r1"),
-        CustomNamedCurves.getByName("secp521r1").getN(), CustomNamedCurves.getByName("secp521r1"));
+    /** BouncyCastle's parts, loaded on first use only: the common path (PKCS#8, X.509) needs none. */
+    private static final class BouncyCastle
+    {
+        static final JcaPEMKeyConverter KEYS = new JcaPEMKeyConverter();
+    }
+
+    /** One holder per curve, so a node serving P-256 only never builds the others' tables. */
+    private static final class P256
+    {
+        static final X9ECParameters CURVE = CustomNamedCurves.getByName("secp256r1");
+    }
+
+    private static final class P384
+    {
+        static final X9ECParameters CURVE = CustomNamedCurves.getByName("secp384r1");
+    }
+
+    private static final class P521
+    {
+        static final X9ECParameters CURVE = CustomNamedCurves.getByName("secp521r1");
+    }
+
+    /** @return BouncyCastle's parameters of a NIST curve by its field size, or null for other curves */
+    private static X9ECParameters curve(int fieldSize)
+    {
+        return switch (fieldSize)
+        {
+            case 256 -> P256.CURVE;
+            case 384 -> P384.CURVE;
+            case 521 -> P521.CURVE;
+            default -> null;
+        };
+    }
 
     /**
      * @return whether {@code key} is the private half of {@code publicKey}. For EC keys on P-256,
@@ -153,9 +242,8 @@ public final class Pem
             if (key instanceof ECPrivateKey ec && publicKey instanceof ECPublicKey pub)
             {
                 BigInteger order = ec.getParams().getOrder();
-                X9ECParameters curve = CURVES.get(order);
-                if (curve != null && order.equals(pub.getParams().getOrder()) &&
-                    ec.getParams().getCurve().getField().getFieldSize() == curve.getCurve().getFieldSize())
+                X9ECParameters curve = curve(ec.getParams().getCurve().getField().getFieldSize());
+                if (curve != null && order.equals(curve.getN()) && order.equals(pub.getParams().getOrder()))
                 {
                     BigInteger d = ec.getS();
                     if (d.signum() <= 0 || d.compareTo(order) >= 0)

@@ -192,6 +192,8 @@ public class CachingCertificateStore implements CertificateStore
     {
         // Redis may still hold a pending name's value from before its change: PostgreSQL answers it
         // (and may write it back: the fence refuses an older version once it is set).
+        if (!cache.isReady())
+            return source.load(names); // the map is still starting: do not wait for it
         List<String> fromRedis = names;
         if (!pending.isEmpty())
         {

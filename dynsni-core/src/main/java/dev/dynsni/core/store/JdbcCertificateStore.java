@@ -44,6 +44,10 @@ import org.slf4j.LoggerFactory;
  */
 public class JdbcCertificateStore implements CertificateStore
 {
+    /** The {@code application_name} of the pool's connections, as PostgreSQL shows them. */
+    public static final String APPLICATION_NAME = "jetty-dynamic-sni";
+    /** The {@code application_name} of the connection that LISTENs to the change feed. */
+    public static final String LISTENER_APPLICATION_NAME = "jetty-dynamic-sni-listener";
     private static final Logger LOG = LoggerFactory.getLogger(JdbcCertificateStore.class);
 
     private final StoreCounters counters = new StoreCounters("postgres");
@@ -159,7 +163,7 @@ public class JdbcCertificateStore implements CertificateStore
         config.addDataSourceProperty("socketTimeout", socketTimeoutSeconds());
         config.addDataSourceProperty("connectTimeout", Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0)));
         config.addDataSourceProperty("tcpKeepAlive", "true");
-        config.addDataSourceProperty("ApplicationName", "jetty-dynamic-sni");
+        config.addDataSourceProperty("ApplicationName", APPLICATION_NAME);
         dataSource = new HikariDataSource(config);
 
         executor = new ThreadPoolExecutor(maxPoolSize, maxPoolSize, 60, TimeUnit.SECONDS, new ArrayBlockingQueue<>(queueSize), r ->
@@ -390,7 +394,7 @@ public class JdbcCertificateStore implements CertificateStore
         properties.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
         properties.setProperty("connectTimeout", String.valueOf(Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0))));
         properties.setProperty("tcpKeepAlive", "true");
-        properties.setProperty("ApplicationName", "jetty-dynamic-sni-listener");
+        properties.setProperty("ApplicationName", LISTENER_APPLICATION_NAME);
         return DriverManager.getConnection(url, properties);
     }
 

@@ -137,6 +137,13 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         return get(names);
     }
 
+    /** @return whether the client is created: until then {@link #get(List)} waits for it */
+    @Override
+    public boolean isReady()
+    {
+        return client != null;
+    }
+
     @Override
     public synchronized void start() throws Exception
     {
@@ -148,6 +155,52 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         String scheme = uri.getScheme();
         if (!"redis".equals(scheme) && !"rediss".equals(scheme) || uri.getHost() == null)
             throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
+        String database = uri.getPath() == null || uri.getPath().length() <= 1 ? null : uri.getPath().substring(1);
+        if (database != null && !database.matches("\\d{1,5}"))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' has a path that is not a database number: use redis://host:port or redis://host:port/0");
+        javax.net.ssl.TrustManagerFactory trust = null;
+        if (caFile != null && !caFile.isBlank())
+        {
+            if (!"rediss".equals(scheme))
+                throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
+            trust = trustManagers(caFile.trim());
+        }
+        javax.net.ssl.TrustManagerFactory trustManagers = trust;
+        // Configuring and creating the client loads Redisson and Netty (a few hundred ms): done in the background, in
+        // parallel with the rest of the server's start; lookups meanwhile wait for it, without a thread.
+        CompletableFuture<RedissonClient> created = new CompletableFuture<>();
+        Thread creator = new Thread(() ->
+        {
+            try
+            {
+                RedissonClient c = Redisson.create(newConfig(uri, trustManagers));
+                client = c;
+                created.complete(c);
+            }
+            catch (Throwable x)
+            {
+                LOG.warn("Redis tier cannot start tier=redis address={} reason={}", redactedAddress(), String.valueOf(x));
+                created.completeExceptionally(x);
+            }
+        }, "dynsni-redis-start");
+        creating = created;
+        creator.setDaemon(true);
+        creator.start();
+        // The state seen over JMX must follow Redis even while every lookup is an L1 hit.
+        healthCheck = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
+        {
+            Thread thread = new Thread(r, "dynsni-redis-health");
+            thread.setDaemon(true);
+            return thread;
+        });
+        healthCheck.scheduleWithFixedDelay(this::checkHealth, 1000, 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
+        LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
+    }
+
+    /** Redisson's configuration (loads Redisson's config classes: built on the creating thread). */
+    private Config newConfig(URI uri, javax.net.ssl.TrustManagerFactory trustManagers)
+    {
+        String scheme = uri.getScheme();
         Config config = new Config();
         config.setLazyInitialization(true);
         config.setThreads(2);
@@ -181,41 +234,9 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         server.setConnectionMinimumIdleSize(Math.min(2, poolSize));
         server.setConnectionPoolSize(poolSize);
         server.setSubscriptionConnectionMinimumIdleSize(0);
-        if (caFile != null && !caFile.isBlank())
-        {
-            if (!"rediss".equals(scheme))
-                throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
-            server.setSslTrustManagerFactory(trustManagers(caFile.trim()));
-        }
-        // Creating the client loads Redisson and Netty (a few hundred ms): done in the background, in
-        // parallel with the rest of the server's start; lookups meanwhile wait for it, without a thread.
-        CompletableFuture<RedissonClient> created = new CompletableFuture<>();
-        Thread creator = new Thread(() ->
-        {
-            try
-            {
-                RedissonClient c = Redisson.create(config);
-                client = c;
-                created.complete(c);
-            }
-            catch (Throwable x)
-            {
-                LOG.warn("Redis tier cannot start tier=redis address={} reason={}", redactedAddress(), String.valueOf(x));
-                created.completeExceptionally(x);
-            }
-        }, "dynsni-redis-start");
-        creating = created;
-        creator.setDaemon(true);
-        creator.start();
-        // The state seen over JMX must follow Redis even while every lookup is an L1 hit.
-        healthCheck = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r ->
-        {
-            Thread thread = new Thread(r, "dynsni-redis-health");
-            thread.setDaemon(true);
-            return thread;
-        });
-        healthCheck.scheduleWithFixedDelay(this::checkHealth, 1000, 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
-        LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
+        if (trustManagers != null)
+            server.setSslTrustManagerFactory(trustManagers);
+        return config;
     }
 
     private void checkHealth()
