@@ -31,7 +31,11 @@ final class JettyDistribution
     static final Path HOME = Path.of(require("dynsni.it.home"));
     static final Path WAR = Path.of(require("dynsni.it.war"));
     static final Path WORK = Path.of(require("dynsni.it.work"));
-    static final String JAVA = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    /**
+     * The JVM the distribution runs on: {@code DYNSNI_IT_JAVA_HOME} when set (e.g. a JDK 25 while the
+     * build runs on 17), else the JVM running the tests.
+     */
+    static final String JAVA = Path.of(System.getenv().getOrDefault("DYNSNI_IT_JAVA_HOME", System.getProperty("java.home")), "bin", "java").toString();
 
     private JettyDistribution()
     {
