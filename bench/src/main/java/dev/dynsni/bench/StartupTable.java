@@ -29,7 +29,8 @@ import dev.dynsni.testing.TlsClient;
  */
 final class StartupTable
 {
-    private static final Pattern HEAP_USED = Pattern.compile("total \\d+K, used (\\d+)K");
+    /** JDK 17: "heap   total 262144K, used 2477K"; JDK 25: "heap   total reserved 6172672K, committed 393216K, used 2477K". */
+    private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total [^\\n]*?used (\\d+)K");
     private static final String PROBE = "probe." + BenchData.DOMAIN;
     private final BenchContext context;
     private final BenchConfig config;
