@@ -90,7 +90,7 @@ final class CertificateResolver
     CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
-        this.cache = new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.refreshAfterWrite(),
+        this.cache = new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
             sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker);
         this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
         this.policyRejects = policyRejects;
@@ -101,7 +101,7 @@ final class CertificateResolver
     }
 
     /** Sizes and lifetimes of the in-process caches. */
-    record CacheSizing(long maxEntries, Duration refreshAfterWrite, long negativeMaxEntries, Duration negativeTtl)
+    record CacheSizing(long maxEntries, long maxBytes, Duration refreshAfterWrite, long negativeMaxEntries, Duration negativeTtl)
     {
     }
 
