@@ -227,9 +227,9 @@ class L1MemoryTest
 
     /**
      * The heap one L1 entry retains, measured in a JVM of its own (Serial GC, soft references
-     * cleared at each collection, so the JDK's own cache of recently parsed certificates does not
-     * count): 200 hosts loaded to warm up, then N more; bytes per host = growth of the heap used
-     * after full collections / N. About 4 s per layout.
+     * cleared at each collection, the JDK's own cache of its last 750 parsed certificates filled
+     * first, so that it does not count): 100 hosts loaded to warm up, then 1,500 more; bytes per
+     * host = growth of the heap used after full collections / 1,500, for the layouts of {@link #main}.
      */
     @Test
     void oneEntry_retainsNoMoreThanItsBudget_closeToItsEstimate() throws Exception
@@ -239,7 +239,7 @@ class L1MemoryTest
             Map<String, Double> figures = measureInChildJvm(layout, 1500);
             double measured = figures.get("bytesPerHost");
             double estimated = figures.get("estimatePerHost");
-            System.out.printf(Locale.ROOT, "L1 entry, %s intermediate: measured %.0f B/host, estimated %.0f B/host%n", layout, measured, estimated);
+            System.out.printf(Locale.ROOT, "L1 entry, layout %s: measured %.0f B/host, estimated %.0f B/host%n", layout, measured, estimated);
             assertTrue(measured <= BUDGET_BYTES.get(layout), layout + ": one entry retains " + Math.round(measured) + " bytes, budget " + BUDGET_BYTES.get(layout));
             assertTrue(Math.abs(estimated - measured) <= ESTIMATE_TOLERANCE * measured,
                 layout + ": estimate " + Math.round(estimated) + " bytes is more than " + Math.round(ESTIMATE_TOLERANCE * 100) + " % from the measured " + Math.round(measured));
