@@ -93,6 +93,9 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## Maximum hosts held in the in-process cache of parsed certificates.
 # jetty.dynamicSni.cache.maxEntries=10000
 
+## Most heap the in-process cache of parsed certificates may hold, in bytes (67108864 = 64 MiB), by its estimate of what each host retains; it also stays within cache.maxEntries, each host counting for at least maxBytes / maxEntries. Size it as the hosts to keep in memory times the bytes per host (docs/module.md, Sizing the in-process cache; JMX l1EstimatedBytes / l1Size).
+# jetty.dynamicSni.cache.maxBytes=67108864
+
 ## Seconds after which a cached certificate is reloaded in the background (served meanwhile).
 # jetty.dynamicSni.cache.refreshSeconds=300
 

@@ -79,6 +79,8 @@ public class KeyManagerBenchmark
             store.put(record);
             factory.setCertificateStore(store);
             factory.setCacheMaxEntries(cacheSize);
+            // bounded by entries only: every host must stay in L1 whatever it weighs
+            factory.setCacheMaxBytes(cacheSize * 65536L);
             factory.start();
             keyManager = new SniKeyManager(factory.getResolver(), factory.getStatistics());
             sni = new List[cacheSize];

@@ -104,7 +104,7 @@ final class CertificateResolver
         {
             try
             {
-                Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.refreshAfterWrite(),
+                Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
                     sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker),
                     Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build());
                 tables = t;
@@ -126,7 +126,7 @@ final class CertificateResolver
     }
 
     /** Sizes and lifetimes of the in-process caches. */
-    record CacheSizing(long maxEntries, Duration refreshAfterWrite, long negativeMaxEntries, Duration negativeTtl)
+    record CacheSizing(long maxEntries, long maxBytes, Duration refreshAfterWrite, long negativeMaxEntries, Duration negativeTtl)
     {
     }
 

@@ -1,5 +1,7 @@
 package dev.dynsni;
 
+import java.nio.ByteBuffer;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,8 +15,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.CertificatePool;
 import dev.dynsni.core.CertificateStore;
 import dev.dynsni.core.Credential;
 import dev.dynsni.core.CredentialParser;
@@ -28,6 +32,23 @@ import org.slf4j.LoggerFactory;
  * L1: parsed credentials per SNI host in a bounded Caffeine cache, and a separate bounded negative
  * cache of hosts known to have no servable certificate.
  *
+ * <p>Bounds: at most {@code maxEntries} hosts and at most {@code maxBytes} of estimated heap
+ * ({@link HostCredentials#estimatedBytesFor}). Caffeine bounds a cache by count or by weight, not both,
+ * so each host weighs {@code max(estimate, maxBytes / maxEntries)} against a maximum weight of
+ * {@code maxEntries * (maxBytes / maxEntries)}: the count can then never pass {@code maxEntries} and
+ * the estimates never pass {@code maxBytes}. The price is that a host smaller than the per-host share
+ * counts as the share, so a cache of mixed sizes evicts a little before both bounds are reached;
+ * with the defaults the share (6.7 KiB) is above what a typical host takes, and the byte bound acts
+ * only on large chains and keys.</p>
+ *
+ * <p>Sharing: certificates are parsed into a compact form and interned by the SHA-256 of their
+ * encoding, weakly ({@link CertificatePool}), so an intermediate common to many tenants, or one
+ * leaf stored under several names, is held once; the credentials of a wildcard are held once for
+ * every host it serves. The estimate of an entry counts a shared certificate only for the entry
+ * whose load brought it in (also when that entry reloads), and the credentials of a wildcard only
+ * for the host whose load built them: an estimate is off at most by one copy of each shared part
+ * whose first holder was evicted while others still hold it.</p>
+ *
  * <p>Concurrency design: lookups are lock-free reads of Caffeine maps. A miss starts one asynchronous
  * load per host (Caffeine's {@code AsyncLoadingCache} shares the future among concurrent callers);
  * the load asks the store for the exact name and its one-label wildcard in one call, parses and
@@ -40,12 +61,17 @@ final class CredentialCache
 {
     private static final Logger LOG = LoggerFactory.getLogger(CredentialCache.class);
     private static final Boolean ABSENT = Boolean.TRUE;
+    /** What the certificate pool spends per certificate: its key, Caffeine's weak-value node and reference, the map's node. */
+    private static final int POOL_ENTRY_BYTES = 170;
 
     private final CertificateStore store;
     private final MasterKeys masterKeys;
     private final DynamicSniStatistics statistics;
     private final Ticker ticker;
     private final AsyncLoadingCache<String, HostCredentials> positive;
+    private final CertificatePool certificates;
+    /** What L1 holds for each wildcard name (by name, version and aliases), shared by every host it serves. */
+    private final Cache<String, HostCredentials> wildcards;
     private final Cache<String, Boolean> negative;
     /** Bumped when everything is dropped; a load that started before must not cache a negative. */
     private final AtomicLong generation = new AtomicLong();
@@ -54,26 +80,51 @@ final class CredentialCache
     /** Invalid records already logged, by name|fingerprint-ish key, so each is logged once. */
     private final Set<String> loggedInvalid = ConcurrentHashMap.newKeySet();
 
-    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, Duration refreshAfterWrite,
+    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
     {
         this.store = store;
         this.masterKeys = masterKeys;
         this.statistics = statistics;
         this.ticker = ticker;
+        long share = Math.max(1, Math.min(Integer.MAX_VALUE, maxBytes / maxEntries));
+        long maximumWeight = maxBytes / maxEntries >= 1 ? share * maxEntries : maxBytes;
+        int minimumWeight = (int)share;
         this.positive = Caffeine.newBuilder()
-            .maximumSize(maxEntries)
+            .maximumWeight(maximumWeight)
+            .weigher((String host, HostCredentials held) -> Math.max(minimumWeight, held.estimatedBytesFor(host)))
+            .evictionListener((String host, HostCredentials held, RemovalCause cause) ->
+            {
+                if (cause == RemovalCause.SIZE)
+                    statistics.l1Evictions.increment();
+            })
             .refreshAfterWrite(refreshAfterWrite)
             .executor(executor)
             .ticker(ticker)
             .buildAsync((host, ex) -> load(host));
+        Cache<Sha256, X509Certificate> pool = Caffeine.newBuilder().weakValues().executor(executor).build();
+        this.certificates = new CertificatePool()
+        {
+            @Override
+            public X509Certificate intern(byte[] sha256, X509Certificate certificate)
+            {
+                return pool.get(Sha256.of(sha256), digest -> certificate);
+            }
+
+            @Override
+            public int entryBytes()
+            {
+                return POOL_ENTRY_BYTES;
+            }
+        };
+        this.wildcards = Caffeine.newBuilder().weakValues().executor(executor).build();
         this.negative = Caffeine.newBuilder()
             .maximumSize(negativeMaxEntries)
             .expireAfterWrite(negativeTtl)
             .executor(executor)
             .ticker(ticker)
             .build();
-        statistics.setSizeSuppliers(() -> positive.synchronous().estimatedSize(), negative::estimatedSize);
+        statistics.setSizeSuppliers(() -> positive.synchronous().estimatedSize(), this::estimatedBytes, negative::estimatedSize);
     }
 
     /**
@@ -145,9 +196,9 @@ final class CredentialCache
             List<CertificateRecord> wild = wildcard == null ? null : records.get(wildcard);
             HostCredentials result = null;
             if (exact != null && !exact.isEmpty())
-                result = parse(host, exact);
+                result = parse(host, host, exact);
             else if (wild != null && !wild.isEmpty())
-                result = parse(wildcard, wild);
+                result = parse(host, wildcard, wild);
             else if (exact == null || (wildcard != null && wild == null))
             {
                 // The stores could not say whether the host has a certificate: do not cache a negative.
@@ -160,7 +211,11 @@ final class CredentialCache
         });
     }
 
-    private HostCredentials parse(String name, List<CertificateRecord> records)
+    /**
+     * @param host the host the entry is for
+     * @param name the stored name whose records these are: the host, or the wildcard that covers it
+     */
+    private HostCredentials parse(String host, String name, List<CertificateRecord> records)
     {
         long now = System.currentTimeMillis();
         List<Credential> valid = new ArrayList<>(records.size());
@@ -168,7 +223,7 @@ final class CredentialCache
         {
             try
             {
-                valid.add(CredentialParser.parse(record, masterKeys, now));
+                valid.add(CredentialParser.parse(record, masterKeys, now, certificates));
             }
             catch (InvalidCredentialException x)
             {
@@ -177,8 +232,41 @@ final class CredentialCache
                     LOG.warn("Certificate not served name={} keyType={} version={} reason={}", name, record.keyType(), record.version(), x.getMessage());
             }
         }
+        if (valid.isEmpty())
+            return null;
         long version = records.stream().mapToLong(CertificateRecord::version).max().orElse(0);
-        return valid.isEmpty() ? null : new HostCredentials(name, valid.toArray(new Credential[0]), version);
+        Credential[] credentials = valid.toArray(new Credential[0]);
+        int bytes = HostCredentials.entryBytes(host) + HostCredentials.credentialBytes(credentials);
+        if (!name.startsWith("*."))
+            return new HostCredentials(name, credentials, version, bytes, null);
+        StringBuilder key = new StringBuilder(name).append('|').append(version);
+        for (Credential credential : credentials)
+        {
+            key.append('|').append(credential.getAlias());
+        }
+        HostCredentials built = new HostCredentials(name, credentials, version, bytes, host);
+        return wildcards.get(key.toString(), k -> built);
+    }
+
+    /** @return the estimated heap L1 retains: the sum of its entries' estimates */
+    long estimatedBytes()
+    {
+        long bytes = 0;
+        for (Map.Entry<String, HostCredentials> entry : positive.synchronous().asMap().entrySet())
+        {
+            bytes += entry.getValue().estimatedBytesFor(entry.getKey());
+        }
+        return bytes;
+    }
+
+    /** A SHA-256 digest as a map key: 48 bytes against 104 for its hex string. */
+    private record Sha256(long a, long b, long c, long d)
+    {
+        static Sha256 of(byte[] digest)
+        {
+            ByteBuffer buffer = ByteBuffer.wrap(digest);
+            return new Sha256(buffer.getLong(), buffer.getLong(), buffer.getLong(), buffer.getLong());
+        }
     }
 
     /**
@@ -280,6 +368,12 @@ final class CredentialCache
         generation.incrementAndGet();
         negative.invalidateAll();
         positive.synchronous().invalidateAll();
+    }
+
+    /** Runs Caffeine's pending maintenance (evictions) now; for tests. */
+    void cleanUp()
+    {
+        positive.synchronous().cleanUp();
     }
 
     long size()

@@ -106,7 +106,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         cacheExecutor.execute(CredentialParser::warmUp);
         if (isRebuildContextOnChange())
             rebuildScheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dynsni-rebuild"));
-        CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), Duration.ofSeconds(getCacheRefreshSeconds()),
+        CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), getCacheMaxBytes(), Duration.ofSeconds(getCacheRefreshSeconds()),
             getNegativeCacheMaxEntries(), Duration.ofSeconds(getNegativeCacheTtlSeconds()));
         CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()),
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker);
@@ -132,7 +132,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         addBean(store, false);
         addBean(statistics, false);
         super.doStart();
-        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} unknownHostPolicy={} default={}", store, getCacheMaxEntries(),
+        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} default={}", store, getCacheMaxEntries(), getCacheMaxBytes(),
             getUnknownHostPolicy(), defaultCredential == null ? "none" : defaultCredential);
     }
 
@@ -508,6 +508,17 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     public void setCacheMaxEntries(long cacheMaxEntries)
     {
         set(Setting.CACHE_MAX_ENTRIES, cacheMaxEntries);
+    }
+
+    @ManagedAttribute("Most memory the in-process cache may hold, in estimated bytes")
+    public long getCacheMaxBytes()
+    {
+        return settings.longValue(Setting.CACHE_MAX_BYTES);
+    }
+
+    public void setCacheMaxBytes(long cacheMaxBytes)
+    {
+        set(Setting.CACHE_MAX_BYTES, cacheMaxBytes);
     }
 
     @ManagedAttribute("Seconds after which a cached certificate is reloaded in the background")

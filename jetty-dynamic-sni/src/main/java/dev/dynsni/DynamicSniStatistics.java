@@ -32,7 +32,9 @@ public class DynamicSniStatistics
     final LongAdder keyManagerErrors = new LongAdder();
     final LongAdder changes = new LongAdder();
     final LongAdder contextRebuilds = new LongAdder();
+    final LongAdder l1Evictions = new LongAdder();
     private volatile LongSupplier l1Size = () -> 0;
+    private volatile LongSupplier l1EstimatedBytes = () -> 0;
     private volatile LongSupplier negativeSize = () -> 0;
     private volatile StoreCounters redis;
     private volatile StoreCounters postgres;
@@ -63,9 +65,10 @@ public class DynamicSniStatistics
         return tier == null ? 0 : adder.apply(tier).sum();
     }
 
-    void setSizeSuppliers(LongSupplier l1Size, LongSupplier negativeSize)
+    void setSizeSuppliers(LongSupplier l1Size, LongSupplier l1EstimatedBytes, LongSupplier negativeSize)
     {
         this.l1Size = l1Size;
+        this.l1EstimatedBytes = l1EstimatedBytes;
         this.negativeSize = negativeSize;
     }
 
@@ -172,6 +175,18 @@ public class DynamicSniStatistics
         return l1Size.getAsLong();
     }
 
+    @ManagedAttribute("Estimated bytes of heap the in-process cache (L1) retains (bounded by cache.maxBytes)")
+    public long getL1EstimatedBytes()
+    {
+        return l1EstimatedBytes.getAsLong();
+    }
+
+    @ManagedAttribute("Hosts evicted from the in-process cache (L1) to stay within cache.maxEntries and cache.maxBytes")
+    public long getL1Evictions()
+    {
+        return l1Evictions.sum();
+    }
+
     @ManagedAttribute("Entries in the negative cache")
     public long getNegativeSize()
     {
@@ -263,7 +278,7 @@ public class DynamicSniStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, loadNanos,
-            invalidSni, noSni, servedDynamic, servedDefault, rejected, invalidCredentials, keyManagerErrors, changes, contextRebuilds})
+            invalidSni, noSni, servedDynamic, servedDefault, rejected, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions})
         {
             adder.reset();
         }

@@ -49,10 +49,14 @@ class JmxTest
                 assertEquals("up", mbeans.getAttribute(stats, "postgresState"));
                 assertEquals("up", mbeans.getAttribute(stats, "redisState"));
                 assertEquals(1L, mbeans.getAttribute(stats, "l1Size"));
+                long bytes = (Long)mbeans.getAttribute(stats, "l1EstimatedBytes");
+                assertTrue(bytes > 1000 && bytes < 10_000, "estimated bytes of one EC host: " + bytes);
+                assertEquals(0L, mbeans.getAttribute(stats, "l1Evictions"));
 
                 ObjectName factoryName = mbeans.queryNames(new ObjectName("dev.dynsni:type=dynamicsnisslcontextfactory,*"), null).iterator().next();
                 mbeans.invoke(factoryName, "evict", new Object[]{"jmx.example.com"}, new String[]{String.class.getName()});
                 assertEquals(0L, mbeans.getAttribute(stats, "l1Size"));
+                assertEquals(0L, mbeans.getAttribute(stats, "l1EstimatedBytes"));
                 mbeans.invoke(factoryName, "evictAll", new Object[0], new String[0]);
 
                 // secrets never leak through JMX

@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public final class Bench
 {
-    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch");
+    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch", "memory");
 
     private Bench()
     {
@@ -61,6 +61,7 @@ public final class Bench
                     case "jmh" -> new JmhTable(context).run();
                     case "flood" -> new FloodTable(context).run();
                     case "prefetch" -> new PrefetchTable(context).run();
+                    case "memory" -> new MemoryTable(context).run();
                     default -> throw new IllegalArgumentException("unknown table " + table + "; known: " + TABLES);
                 };
                 double seconds = (System.nanoTime() - start) / 1e9;
@@ -95,7 +96,7 @@ public final class Bench
         out.append("## Sizes used\n\n```\n");
         config.used.forEach((name, value) ->
         {
-            if (!name.equals("OUT") && !name.equals("WORK_DIR") && !name.equals("JETTY_HOME"))
+            if (!name.equals("OUT") && !name.equals("WORK_DIR") && !name.equals("JETTY_HOME") && !name.equals("MEMORY_BASELINE"))
                 out.append("BENCH_").append(name).append('=').append(value).append('\n');
         });
         out.append("```\n\n");

@@ -33,7 +33,8 @@ final class BenchConfig
         Map.entry("FLOOD_TENANTS", "100"),
         Map.entry("PREFETCH_HOSTS", "16"),
         Map.entry("PREFETCH_SLICES", "1"),
-        Map.entry("PREFETCH_WARMUP_SECONDS", "0.3"));
+        Map.entry("PREFETCH_WARMUP_SECONDS", "0.3"),
+        Map.entry("MEMORY_HOSTS", "300"));
 
     final Map<String, String> used = new LinkedHashMap<>();
     /** Knobs whose value differs from the full size. */
@@ -69,6 +70,9 @@ final class BenchConfig
     final int prefetchHosts;
     final int prefetchSlices;
     final double prefetchWarmupSeconds;
+    final int memoryHosts;
+    final String memoryBaseline;
+    final String memoryBaselineRef;
     final List<String> serverJvmOptions;
     final String prefix;
 
@@ -86,7 +90,7 @@ final class BenchConfig
             if (value == null)
                 value = defaults.getOrDefault(name, fallback);
             used.put(name, value);
-            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX").contains(name))
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF").contains(name))
                 reduced.put(name, fallback);
             return value;
         };
@@ -124,6 +128,9 @@ final class BenchConfig
         prefetchHosts = Integer.parseInt(knob.apply("PREFETCH_HOSTS", "64"));
         prefetchSlices = Integer.parseInt(knob.apply("PREFETCH_SLICES", "20"));
         prefetchWarmupSeconds = Double.parseDouble(knob.apply("PREFETCH_WARMUP_SECONDS", "3"));
+        memoryHosts = Integer.parseInt(knob.apply("MEMORY_HOSTS", "10000"));
+        memoryBaseline = knob.apply("MEMORY_BASELINE", "");
+        memoryBaselineRef = knob.apply("MEMORY_BASELINE_REF", "b54286557c3b");
         serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));
         prefix = knob.apply("PREFIX", "bench_");
     }

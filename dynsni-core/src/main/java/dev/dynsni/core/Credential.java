@@ -8,39 +8,62 @@ import java.time.Instant;
  * A parsed, validated credential: a leaf-first certificate chain and the private key that matches
  * its leaf, for one stored name and one key type. Immutable.
  *
- * <p>The {@link #alias()} identifies exactly this credential (name, key type and leaf fingerprint),
+ * <p>The {@link #getAlias() alias} identifies exactly this credential (name, key type and leaf fingerprint),
  * so the chain and key handed to TLS for one alias always belong together, even while the stored
  * certificate is being replaced.</p>
+ *
+ * <p>Held by the tens of thousands in the in-process cache, so it keeps only what a handshake reads
+ * (the alias, key type, chain, key and validity period); the name and fingerprint are read back from
+ * the alias. The chain {@link CredentialParser} builds holds each certificate as its encoding and
+ * shares certificates through a {@link CertificatePool}; {@link #getEstimatedBytes()} is what this
+ * credential added to the heap.</p>
  */
 public final class Credential
 {
-    private final String name;
+    private static final String ALIAS_PREFIX = "dynsni|";
+
     private final String keyType;
     private final X509Certificate[] chain;
     private final PrivateKey privateKey;
-    private final String fingerprint;
     private final String alias;
     private final long notBeforeMillis;
     private final long notAfterMillis;
     private final long version;
+    private final int estimatedBytes;
 
+    /**
+     * @param name        the stored name: an exact host or {@code *.parent} (no {@code |})
+     * @param fingerprint SHA-256 of the leaf's DER encoding, lower-case hex
+     */
     public Credential(String name, String keyType, X509Certificate[] chain, PrivateKey privateKey, String fingerprint, long version)
     {
-        this.name = name;
+        this(name, keyType, chain.clone(), privateKey, fingerprint, version, chain[0].getNotBefore().getTime(), chain[0].getNotAfter().getTime(), -1);
+    }
+
+    /**
+     * @param chain     held as given (not copied)
+     * @param partBytes what its key and its certificates add to the heap; negative: all of them, estimated here
+     */
+    Credential(String name, String keyType, X509Certificate[] chain, PrivateKey privateKey, String fingerprint, long version,
+               long notBeforeMillis, long notAfterMillis, int partBytes)
+    {
+        if (name.indexOf('|') >= 0)
+            throw new IllegalArgumentException("a credential name cannot contain '|'");
         this.keyType = keyType;
-        this.chain = chain.clone();
+        this.chain = chain;
         this.privateKey = privateKey;
-        this.fingerprint = fingerprint;
         this.version = version;
-        this.alias = "dynsni|" + name + "|" + keyType + "|" + fingerprint;
-        this.notBeforeMillis = chain[0].getNotBefore().getTime();
-        this.notAfterMillis = chain[0].getNotAfter().getTime();
+        this.alias = ALIAS_PREFIX + name + "|" + keyType + "|" + fingerprint;
+        this.notBeforeMillis = notBeforeMillis;
+        this.notAfterMillis = notAfterMillis;
+        this.estimatedBytes = HeapEstimate.own(alias.length(), chain.length) + (partBytes >= 0 ? partBytes : HeapEstimate.parts(privateKey, chain));
     }
 
     /** @return the stored name this credential was found under: an exact host or {@code *.parent} */
     public String getName()
     {
-        return name;
+        int end = alias.lastIndexOf('|', alias.lastIndexOf('|') - 1);
+        return alias.substring(ALIAS_PREFIX.length(), end);
     }
 
     /** @return {@code EC}, {@code RSA}, {@code RSASSA-PSS} or {@code EdDSA} */
@@ -70,7 +93,7 @@ public final class Credential
     /** @return SHA-256 of the leaf's DER encoding, lower-case hex */
     public String getFingerprint()
     {
-        return fingerprint;
+        return alias.substring(alias.lastIndexOf('|') + 1);
     }
 
     /** @return the alias that names exactly this credential in the key manager */
@@ -104,9 +127,23 @@ public final class Credential
         return nowMillis >= notBeforeMillis && nowMillis <= notAfterMillis;
     }
 
+    /**
+     * An estimate of the heap this credential retains: its own objects, its private key, and each
+     * certificate of its chain, except the certificates it shares through the
+     * {@link CertificatePool} with credentials of other names (a shared certificate is counted for
+     * the name that brought it in, also when that name reloads, and for no other). Checked against
+     * the measured heap by the library's tests.
+     *
+     * @return the estimate, in bytes
+     */
+    public int getEstimatedBytes()
+    {
+        return estimatedBytes;
+    }
+
     @Override
     public String toString()
     {
-        return "Credential[name=" + name + ", keyType=" + keyType + ", fingerprint=" + fingerprint + ", notAfter=" + getNotAfter() + "]";
+        return "Credential[name=" + getName() + ", keyType=" + keyType + ", fingerprint=" + getFingerprint() + ", notAfter=" + getNotAfter() + "]";
     }
 }

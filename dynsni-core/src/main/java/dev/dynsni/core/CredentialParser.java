@@ -7,11 +7,13 @@ import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.HexFormat;
 import java.util.List;
 
 /**
  * Turns PEM text into a {@link Credential}: finds the leaf by its match with the private key, puts the
- * chain leaf-first in issuer order, and checks the validity period. Stateless and thread-safe.
+ * chain leaf-first in issuer order, and checks the validity period; the chain is held compactly and
+ * shared through a {@link CertificatePool} (see {@link Credential}). Stateless and thread-safe.
  */
 public final class CredentialParser
 {
@@ -71,13 +73,22 @@ public final class CredentialParser
      */
     public static Credential parse(CertificateRecord record, long nowMillis) throws InvalidCredentialException
     {
-        return parse(record, null, nowMillis);
+        return parse(record, null, nowMillis, CertificatePool.NONE);
     }
 
     /**
      * @param masterKeys the keys that decrypt encrypted private keys, or null when none is configured
      */
     public static Credential parse(CertificateRecord record, MasterKeys masterKeys, long nowMillis) throws InvalidCredentialException
+    {
+        return parse(record, masterKeys, nowMillis, CertificatePool.NONE);
+    }
+
+    /**
+     * @param masterKeys the keys that decrypt encrypted private keys, or null when none is configured
+     * @param pool       where certificates are shared with other credentials
+     */
+    public static Credential parse(CertificateRecord record, MasterKeys masterKeys, long nowMillis, CertificatePool pool) throws InvalidCredentialException
     {
         String keyPem;
         if (CertificateRecord.PLAIN.equals(record.keyEncoding()))
@@ -90,7 +101,7 @@ public final class CredentialParser
         }
         else
             throw new InvalidCredentialException("key encoding '" + record.keyEncoding() + "' is not supported by this node");
-        Credential credential = parse(record.name(), record.chainPem(), keyPem, record.version());
+        Credential credential = parse(record.name(), record.chainPem(), keyPem, record.version(), pool);
         if (!record.keyType().equals(credential.getKeyType()))
             throw new InvalidCredentialException("row key_type " + record.keyType() + " does not match the key, which is " + credential.getKeyType());
         checkValidity(credential, nowMillis);
@@ -102,9 +113,26 @@ public final class CredentialParser
      */
     public static Credential parse(String name, String chainPem, String keyPem, long version) throws InvalidCredentialException
     {
+        return parse(name, chainPem, keyPem, version, CertificatePool.NONE);
+    }
+
+    /**
+     * Parses and matches without checking the validity period. The credential holds each certificate
+     * of its chain as its encoding (see {@link Credential}), the one the pool already holds where it
+     * holds one.
+     */
+    public static Credential parse(String name, String chainPem, String keyPem, long version, CertificatePool pool) throws InvalidCredentialException
+    {
+        if (name.indexOf('|') >= 0)
+            throw new InvalidCredentialException("stored name contains '|'");
         PrivateKey key = Pem.readPrivateKey(keyPem);
         String keyType = Pem.keyType(key);
-        List<X509Certificate> certificates = Pem.readCertificates(chainPem);
+        List<byte[]> encodings = Pem.readCertificateEncodings(chainPem);
+        List<X509Certificate> certificates = new ArrayList<>(encodings.size());
+        for (byte[] encoding : encodings)
+        {
+            certificates.add(Pem.parseCertificate(encoding));
+        }
         X509Certificate leaf = null;
         for (X509Certificate certificate : certificates)
         {
@@ -116,8 +144,37 @@ public final class CredentialParser
         }
         if (leaf == null)
             throw new InvalidCredentialException("private key does not match any certificate of the chain");
-        X509Certificate[] chain = orderChain(leaf, certificates);
-        return new Credential(name, keyType, chain, key, Pem.fingerprint(leaf), version);
+        X509Certificate[] ordered = orderChain(leaf, certificates);
+        X509Certificate[] chain = new X509Certificate[ordered.length];
+        String fingerprint = null;
+        int estimate = HeapEstimate.key(key);
+        for (int i = 0; i < ordered.length; i++)
+        {
+            byte[] encoding = encodings.get(indexOf(certificates, ordered[i]));
+            byte[] sha256 = Pem.sha256(encoding);
+            if (i == 0)
+                fingerprint = HexFormat.of().formatHex(sha256);
+            CompactCertificate own = new CompactCertificate(ordered[i], encoding, i == 0, name);
+            X509Certificate held = pool.intern(sha256, own);
+            // Shared only when it is exactly this certificate, and a leaf only as a leaf (with its public key).
+            CompactCertificate shared = held != own && held instanceof CompactCertificate compact && compact.hasEncoding(encoding) &&
+                (i > 0 || compact.holdsPublicKey()) ? compact : null;
+            chain[i] = shared != null ? shared : own;
+            // Counted for the name that brought it in (also when it reloads), not for the names that share it.
+            if (shared == null || shared.ownedBy(name))
+                estimate += HeapEstimate.certificate(chain[i]) + pool.entryBytes();
+        }
+        return new Credential(name, keyType, chain, key, fingerprint, version, leaf.getNotBefore().getTime(), leaf.getNotAfter().getTime(), estimate);
+    }
+
+    private static int indexOf(List<X509Certificate> certificates, X509Certificate certificate)
+    {
+        for (int i = 0; i < certificates.size(); i++)
+        {
+            if (certificates.get(i) == certificate)
+                return i;
+        }
+        throw new IllegalStateException("not in the list");
     }
 
     public static void checkValidity(Credential credential, long nowMillis) throws InvalidCredentialException

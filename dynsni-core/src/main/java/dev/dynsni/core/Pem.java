@@ -36,6 +36,8 @@ import org.bouncycastle.openssl.PEMKeyPair;
 import org.bouncycastle.openssl.PEMParser;
 import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
 import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.util.io.pem.PemObject;
+import org.bouncycastle.util.io.pem.PemReader;
 
 /**
  * PEM decoding through BouncyCastle: certificate chains, and RSA / EC private keys in PKCS#1,
@@ -95,6 +97,70 @@ public final class Pem
         if (certificates.isEmpty())
             throw new InvalidCredentialException("certificate PEM holds no certificate");
         return certificates;
+    }
+
+    /**
+     * Splits a chain into its certificates' DER encodings without decoding them (the chain parser
+     * parses each once, then may share it: see {@link CertificatePool}).
+     *
+     * @param pem one or more {@code CERTIFICATE} blocks
+     * @return the encodings in file order
+     * @throws InvalidCredentialException when the text holds no certificate block, another block, or a block that is not base64
+     */
+    public static List<byte[]> readCertificateEncodings(String pem) throws InvalidCredentialException
+    {
+        List<byte[]> encodings = new ArrayList<>();
+        try (PemReader reader = new PemReader(new StringReader(pem)))
+        {
+            PemObject block;
+            while ((block = reader.readPemObject()) != null)
+            {
+                if (!"CERTIFICATE".equals(block.getType()) && !"X509 CERTIFICATE".equals(block.getType()))
+                    throw new InvalidCredentialException("certificate PEM holds an unexpected " + block.getType() + " block");
+                encodings.add(block.getContent());
+            }
+        }
+        catch (IOException | RuntimeException x)
+        {
+            throw new InvalidCredentialException("certificate PEM does not parse: " + safeMessage(x));
+        }
+        if (encodings.isEmpty())
+            throw new InvalidCredentialException("certificate PEM holds no certificate");
+        return encodings;
+    }
+
+    /**
+     * @param der the DER encoding of exactly one certificate
+     * @return the certificate, parsed by the JDK's X.509 certificate factory
+     * @throws InvalidCredentialException when the bytes are not one well-formed certificate
+     */
+    public static X509Certificate parseCertificate(byte[] der) throws InvalidCredentialException
+    {
+        try
+        {
+            ByteArrayInputStream in = new ByteArrayInputStream(der);
+            X509Certificate certificate = (X509Certificate)CertificateFactory.getInstance("X.509").generateCertificate(in);
+            if (in.available() != 0)
+                throw new InvalidCredentialException("certificate PEM does not parse: " + in.available() + " bytes after the certificate");
+            return certificate;
+        }
+        catch (CertificateException | RuntimeException x)
+        {
+            throw new InvalidCredentialException("certificate PEM does not parse: " + safeMessage(x));
+        }
+    }
+
+    /** @return the SHA-256 digest of the bytes */
+    public static byte[] sha256(byte[] bytes)
+    {
+        try
+        {
+            return MessageDigest.getInstance("SHA-256").digest(bytes);
+        }
+        catch (GeneralSecurityException x)
+        {
+            throw new IllegalStateException(x);
+        }
     }
 
     /**
@@ -291,9 +357,9 @@ public final class Pem
     {
         try
         {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(certificate.getEncoded()));
+            return HexFormat.of().formatHex(sha256(certificate.getEncoded()));
         }
-        catch (GeneralSecurityException x)
+        catch (CertificateException x)
         {
             throw new IllegalStateException(x);
         }

@@ -52,6 +52,8 @@ public enum Setting
 
     CACHE_MAX_ENTRIES("cache.maxEntries", Owner.FACTORY, "cacheMaxEntries", Kind.LONG, "10000", null,
         "Maximum hosts held in the in-process cache of parsed certificates."),
+    CACHE_MAX_BYTES("cache.maxBytes", Owner.FACTORY, "cacheMaxBytes", Kind.LONG, "67108864", null,
+        "Most heap the in-process cache of parsed certificates may hold, in bytes (67108864 = 64 MiB), by its estimate of what each host retains; it also stays within cache.maxEntries, each host counting for at least maxBytes / maxEntries. Size it as the hosts to keep in memory times the bytes per host (docs/module.md, Sizing the in-process cache; JMX l1EstimatedBytes / l1Size)."),
     CACHE_REFRESH_SECONDS("cache.refreshSeconds", Owner.FACTORY, "cacheRefreshSeconds", Kind.LONG, "300", null,
         "Seconds after which a cached certificate is reloaded in the background (served meanwhile)."),
     NEGATIVE_CACHE_MAX_ENTRIES("negativeCache.maxEntries", Owner.FACTORY, "negativeCacheMaxEntries", Kind.LONG, "10000", null,

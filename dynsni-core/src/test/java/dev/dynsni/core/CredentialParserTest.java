@@ -1,7 +1,11 @@
 package dev.dynsni.core;
 
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Credential;
@@ -12,6 +16,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -132,6 +137,49 @@ class CredentialParserTest
         Credential credential = CredentialParser.parse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()), System.currentTimeMillis());
         assertFalse(credential.toString().contains("PRIVATE"));
         assertFalse(record("EC", ec.chainPem(), ec.pkcs8KeyPem()).toString().contains("PRIVATE"));
+    }
+
+    @Test
+    void parse_withAPool_sharesTheCertificatesItHolds_andCountsThemForTheirFirstName() throws Exception
+    {
+        CertificateAuthority intermediate = PKI.intermediate("dynsni test intermediate");
+        IssuedCertificate a = intermediate.ec("a.example.com");
+        IssuedCertificate b = intermediate.ec("b.example.com");
+        Map<String, X509Certificate> held = new HashMap<>();
+        CertificatePool pool = (sha256, certificate) -> held.computeIfAbsent(HexFormat.of().formatHex(sha256), k -> certificate);
+        long now = System.currentTimeMillis();
+        Credential first = CredentialParser.parse(new CertificateRecord("a.example.com", "EC", a.chainPem(), a.pkcs8KeyPem(), CertificateRecord.PLAIN, 1), null, now, pool);
+        Credential second = CredentialParser.parse(new CertificateRecord("b.example.com", "EC", b.chainPem(), b.pkcs8KeyPem(), CertificateRecord.PLAIN, 1), null, now, pool);
+        Credential again = CredentialParser.parse(new CertificateRecord("a.example.com", "EC", a.chainPem(), a.pkcs8KeyPem(), CertificateRecord.PLAIN, 2), null, now, pool);
+        Credential alone = CredentialParser.parse(new CertificateRecord("b.example.com", "EC", b.chainPem(), b.pkcs8KeyPem(), CertificateRecord.PLAIN, 1), now);
+
+        assertSame(first.getChain()[1], second.getChain()[1]);
+        assertSame(first.getLeaf(), again.getLeaf());
+        assertEquals(intermediate.caCertificate(), second.getChain()[1]);
+        // b shares the intermediate a brought in; a reloaded still counts what it brought in
+        int intermediateBytes = alone.getEstimatedBytes() - second.getEstimatedBytes();
+        assertTrue(intermediateBytes > intermediate.caCertificate().getEncoded().length, "intermediate counted once: " + intermediateBytes);
+        assertEquals(first.getEstimatedBytes(), again.getEstimatedBytes());
+        assertEquals(3, held.size());
+    }
+
+    @Test
+    void parse_nameWithTheAliasSeparator_isRejected()
+    {
+        IssuedCertificate ec = PKI.ec("host.example.com");
+        CertificateRecord bad = new CertificateRecord("host|example.com", "EC", ec.chainPem(), ec.pkcs8KeyPem(), CertificateRecord.PLAIN, 1);
+        assertThrows(InvalidCredentialException.class, () -> CredentialParser.parse(bad, System.currentTimeMillis()));
+    }
+
+    @Test
+    void credential_derivesNameAndFingerprintFromItsAlias() throws Exception
+    {
+        IssuedCertificate ec = PKI.ec("*.example.com");
+        Credential credential = CredentialParser.parse(new CertificateRecord("*.example.com", "EC", ec.chainPem(), ec.pkcs8KeyPem(), CertificateRecord.PLAIN, 1),
+            System.currentTimeMillis());
+        assertEquals("*.example.com", credential.getName());
+        assertEquals(ec.fingerprint(), credential.getFingerprint());
+        assertEquals("dynsni|*.example.com|EC|" + ec.fingerprint(), credential.getAlias());
     }
 
     @Test

@@ -175,6 +175,32 @@ public final class CertificateAuthority
         }
     }
 
+    /**
+     * A new intermediate CA named {@code CN=commonName}, signed by this CA and valid from a day ago
+     * until this CA expires: the chains of the certificates it issues are leaf then intermediate,
+     * as a public CA serves them (clients trust this CA, the root).
+     */
+    public CertificateAuthority intermediate(String commonName)
+    {
+        try
+        {
+            AsymmetricCipherKeyPair keys = generateEcKeys();
+            SubjectPublicKeyInfo spki = SubjectPublicKeyInfoFactory.createSubjectPublicKeyInfo(keys.getPublic());
+            X500Name name = new X500NameBuilder(BCStyle.INSTANCE).addRDN(BCStyle.CN, commonName).build();
+            Date notBefore = Date.from(Instant.now().minus(Duration.ofDays(1)));
+            X509v3CertificateBuilder builder = new X509v3CertificateBuilder(caHolder.getSubject(), serial(), notBefore, caHolder.getNotAfter(), name, spki);
+            builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
+            builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
+            builder.addExtension(Extension.subjectKeyIdentifier, false, new BcX509ExtensionUtils().createSubjectKeyIdentifier(spki));
+            builder.addExtension(Extension.authorityKeyIdentifier, false, authorityKeyIdentifier);
+            return new CertificateAuthority((ECPrivateKeyParameters)keys.getPrivate(), builder.build(signer(caKey)));
+        }
+        catch (IOException | OperatorCreationException x)
+        {
+            throw new IllegalStateException("cannot create the intermediate CA: " + x, x);
+        }
+    }
+
     public X509Certificate caCertificate()
     {
         return caCertificate;
