@@ -192,8 +192,6 @@ public class CachingCertificateStore implements CertificateStore
     {
         // Redis may still hold a pending name's value from before its change: PostgreSQL answers it
         // (and may write it back: the fence refuses an older version once it is set).
-        if (!cache.isReady())
-            return source.load(names); // the map is still starting: do not wait for it
         List<String> fromRedis = names;
         if (!pending.isEmpty())
         {
@@ -204,7 +202,9 @@ public class CachingCertificateStore implements CertificateStore
                     fromRedis.add(name);
             }
         }
-        CompletableFuture<Map<String, List<CertificateRecord>>> cachedFuture = fromRedis.isEmpty()
+        // A map still starting (a Redis client loading and connecting) is not waited for: every name
+        // is read from the store and written back, the write waiting for the map.
+        CompletableFuture<Map<String, List<CertificateRecord>>> cachedFuture = fromRedis.isEmpty() || !cache.isReady()
             ? CompletableFuture.completedFuture(Map.of())
             : cache.get(fromRedis).handle((cached, failure) -> cached);
         return cachedFuture.thenCompose(cached ->
