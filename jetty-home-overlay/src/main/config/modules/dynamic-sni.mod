@@ -131,6 +131,11 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## is configured, else a handshake failure) or reject (a handshake failure).
 # jetty.dynamicSni.unknownHostPolicy=default
 
+## Which names this server hosts: stored (every name with a stored certificate) or deployed (only
+## names claimed by the virtualHosts of a running context; any other name gets the unknown-host
+## policy, even with a stored certificate).
+# jetty.dynamicSni.hostedNames=stored
+
 ## A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and Redis
 ## (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM.
 # jetty.dynamicSni.masterKeyFile=
