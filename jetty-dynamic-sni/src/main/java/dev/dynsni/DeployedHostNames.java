@@ -114,6 +114,7 @@ public class DeployedHostNames extends AbstractLifeCycle implements HostedNames
             context.removeEventListener(contextListener);
         }
         contexts.clear();
+        reported.clear();
         names = Names.NONE;
     }
 
@@ -127,7 +128,11 @@ public class DeployedHostNames extends AbstractLifeCycle implements HostedNames
     private void unwatch(Object bean)
     {
         if (bean instanceof ContextHandler context && contexts.remove(context))
+        {
             context.removeEventListener(contextListener);
+            String prefix = reportKey(context, "");
+            reported.removeIf(key -> key.startsWith(prefix));
+        }
     }
 
     /** Rebuilds the snapshot from the started contexts. */
@@ -193,9 +198,14 @@ public class DeployedHostNames extends AbstractLifeCycle implements HostedNames
 
     private void report(ContextHandler context, String virtualHost, String reason)
     {
-        String key = System.identityHashCode(context) + "|" + virtualHost;
-        if (reported.add(key))
+        if (reported.add(reportKey(context, String.valueOf(virtualHost))))
             LOG.info("Context claims no hosted name context={} virtualHost={} reason={}", context.getDisplayName() == null ? context.getContextPath() : context.getDisplayName(), virtualHost, reason);
+    }
+
+    /** Each ignored entry is logged once per deployment of its context. */
+    private static String reportKey(ContextHandler context, String virtualHost)
+    {
+        return System.identityHashCode(context) + "|" + virtualHost;
     }
 
     private static void diff(Set<String> before, Set<String> after, String prefix, List<String> added, List<String> removed)
