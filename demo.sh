@@ -3,7 +3,7 @@
 # tenants over HTTPS and HTTP/2, each with its own certificate picked at handshake time from
 # PostgreSQL (through Redis). Nothing is loaded at start.
 #
-#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--rebuild] [--smoke] [--help]
+#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--wars W] [--rebuild] [--smoke] [--help]
 #
 # PostgreSQL and Redis: DYNSNI_JDBC_URL / DYNSNI_REDIS_URL when set (the demo then uses the schema
 # ${DYNSNI_JDBC_SCHEMA:-dynsni_demo} and the key prefix ${DYNSNI_REDIS_KEY_PREFIX:-dynsni-demo:});
@@ -14,6 +14,7 @@ set -euo pipefail
 TENANTS=1000
 PORT=8443
 RSA=10
+WARS=0
 REBUILD=false
 SMOKE=false
 DOMAIN=demo.test
@@ -27,6 +28,8 @@ Options:
   --tenants N   number of demo tenants t1..tN.$DOMAIN (default $TENANTS)
   --port PORT   HTTPS port (default $PORT)
   --rsa K       tenants t1..tK also get an RSA certificate (default $RSA)
+  --wars W      tenants t1..tW get a WAR of their own, bound to their name by virtualHosts
+                (docs/hosting.md); the shared WAR answers the others (default $WARS)
   --rebuild     rebuild the Jetty home and the WAR even if they exist
   --smoke       run the printed client commands, then stop everything and exit
   --help        this text
@@ -41,19 +44,22 @@ while [ $# -gt 0 ]; do
         --port=*) PORT="${1#*=}"; shift ;;
         --rsa) RSA="${2:?--rsa needs a number}"; shift 2 ;;
         --rsa=*) RSA="${1#*=}"; shift ;;
+        --wars) WARS="${2:?--wars needs a number}"; shift 2 ;;
+        --wars=*) WARS="${1#*=}"; shift ;;
         --rebuild) REBUILD=true; shift ;;
         --smoke) SMOKE=true; shift ;;
         -h|--help) usage; exit 0 ;;
         *) echo "demo.sh: unknown option $1 (try --help)" >&2; exit 2 ;;
     esac
 done
-for n in "$TENANTS" "$PORT" "$RSA"; do
+for n in "$TENANTS" "$PORT" "$RSA" "$WARS"; do
     case "$n" in
         ''|*[!0-9]*) echo "demo.sh: '$n' is not a number" >&2; exit 2 ;;
     esac
 done
 [ "$TENANTS" -ge 1 ] || { echo "demo.sh: --tenants must be at least 1" >&2; exit 2; }
 [ "$RSA" -le "$TENANTS" ] || RSA="$TENANTS"
+[ "$WARS" -lt "$TENANTS" ] || { echo "demo.sh: --wars must be less than --tenants ($TENANTS): the shared WAR answers the other tenants" >&2; exit 2; }
 
 CALLER_DIR="$PWD"
 ROOT="$(cd -P "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -122,6 +128,9 @@ free_port()
 
 command -v java >/dev/null || die "java (17 or later) is not on the PATH"
 command -v curl >/dev/null || die "curl is needed to check the server (apt-get install curl)"
+if [ "$WARS" -gt 0 ] && ! command -v zip >/dev/null && ! command -v jar >/dev/null; then
+    die "--wars needs zip or the JDK's jar tool to build the tenant WARs (apt-get install zip)"
+fi
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then
     die "port $PORT is already in use: choose another with --port"
 fi
@@ -236,9 +245,61 @@ EOF
 printf '\n## Written by demo.sh\njetty.ssl.port=%s\n' "$PORT" >>"$BASE/start.d/ssl.ini"
 cp "$WAR" "$BASE/webapps/ROOT.war"
 
+# ---- --wars W: one WAR per tenant t1..tW, deployed by a context XML with virtualHosts (docs/hosting.md)
+
+war_of()
+{
+    # war_of NAME: a WAR with a static page of its own, under $BASE/tenants/
+    local name="$1" dir="$BASE/tenants/.build-$1" hue
+    hue=$(( (${1#t} * 47) % 360 ))
+    mkdir -p "$dir"
+    cat >"$dir/index.html" <<HTML
+<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>$name.$DOMAIN</title></head>
+<body style="font-family: sans-serif; background: hsl($hue, 60%, 92%)">
+<h1>$name.$DOMAIN has its own WAR</h1>
+<p>This page is <code>tenants/$name.war</code>, deployed by <code>webapps/$name.xml</code> for the
+virtual host <code>$name.$DOMAIN</code>. Tenants without a WAR of their own get the shared
+<code>ROOT.war</code>.</p>
+</body></html>
+HTML
+    if command -v zip >/dev/null; then
+        (cd "$dir" && zip -q -X "../$name.war" index.html)
+    else
+        (cd "$dir" && jar --create --file "../$name.war" index.html)
+    fi
+    rm -rf "$dir"
+}
+
+if [ "$WARS" -gt 0 ]; then
+    say "Deploying $WARS tenant WARs (t1..t$WARS.$DOMAIN, each bound by virtualHosts) alongside the shared WAR"
+    mkdir -p "$BASE/tenants"
+    for i in $(seq 1 "$WARS"); do
+        war_of "t$i"
+        cat >"$BASE/webapps/t$i.xml" <<XML
+<?xml version="1.0"?>
+<!DOCTYPE Configure PUBLIC "-//Jetty//Configure//EN" "https://jetty.org/configure_10_0.dtd">
+<Configure class="org.eclipse.jetty.ee10.webapp.WebAppContext">
+  <Set name="contextPath">/</Set>
+  <Set name="war"><Property name="jetty.base" />/tenants/t$i.war</Set>
+  <Set name="virtualHosts">
+    <Array type="String">
+      <Item>t$i.$DOMAIN</Item>
+    </Array>
+  </Set>
+</Configure>
+XML
+    done
+    # hot deploy: tenants can be added and removed while Jetty runs (docs/hosting.md)
+    printf '\n## Written by demo.sh\njetty.deploy.scanInterval=1\n' >>"$BASE/start.d/deployment-scanner.ini"
+fi
+
 # ---- start and wait until a tenant page answers
 
-if [ "$TENANTS" -ge 42 ]; then HOST="t42.$DOMAIN"; else HOST="t1.$DOMAIN"; fi
+# HOST and RSA_HOST: tenants answered by the shared WAR (t1..tW have their own)
+if [ "$TENANTS" -ge 42 ] && [ "$WARS" -lt 42 ]; then HOST="t42.$DOMAIN"; else HOST="t$((WARS + 1)).$DOMAIN"; fi
+RSA_HOST=""
+[ "$WARS" -lt "$RSA" ] && RSA_HOST="t$((WARS + 1)).$DOMAIN"
 say "Starting Jetty on https://*:$PORT/ (log: $LOG)"
 T=$(date +%s.%N)
 (cd "$BASE" && exec java -jar "$HOME_ABS/start.jar") >"$LOG" 2>&1 &
@@ -264,15 +325,34 @@ TOTAL_TIME=$(elapsed "$T0")
 if [ "$CALLER_DIR" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
 CMD_H1="curl --cacert $CA --resolve $HOST:$PORT:127.0.0.1 https://$HOST:$PORT/"
 CMD_H2="curl --http2 --cacert $CA --resolve $HOST:$PORT:127.0.0.1 'https://$HOST:$PORT/?format=json'"
-CMD_RSA="curl --http1.1 --cacert $CA --resolve t1.$DOMAIN:$PORT:127.0.0.1 --ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 https://t1.$DOMAIN:$PORT/info.json"
+CMD_RSA="curl --http1.1 --cacert $CA --resolve $RSA_HOST:$PORT:127.0.0.1 --ciphers ECDHE-RSA-AES128-GCM-SHA256 --tls-max 1.2 https://$RSA_HOST:$PORT/info.json"
 CMD_WILD="curl --cacert $CA --resolve shop.wild.$DOMAIN:$PORT:127.0.0.1 https://shop.wild.$DOMAIN:$PORT/info.json"
 CMD_421="curl -s -o /dev/null -w '%{http_code}\\n' --cacert $CA --resolve $HOST:$PORT:127.0.0.1 -H 'Host: t2.$DOMAIN' https://$HOST:$PORT/"
 CMD_OPENSSL="openssl s_client -connect 127.0.0.1:$PORT -servername $HOST -CAfile $CA -alpn h2 -brief </dev/null"
 if [ "$CALLER_DIR" = "$ROOT" ]; then ADMIN="$DYNSNI"; BASE_SHOWN="$BASE"; else ADMIN="$ROOT/$DYNSNI"; BASE_SHOWN="$ROOT/$BASE"; fi
+# Per-tenant WARs: each one's own page, and its own certificate (up to three shown)
+WAR_SHOWN=$(( WARS < 3 ? WARS : 3 ))
+war_page() { echo "curl --cacert $CA --resolve t$1.$DOMAIN:$PORT:127.0.0.1 https://t$1.$DOMAIN:$PORT/"; }
+war_cert() { echo "openssl s_client -connect 127.0.0.1:$PORT -servername t$1.$DOMAIN -CAfile $CA -brief </dev/null 2>&1 | grep -E 'Peer certificate|Verification'"; }
+WAR_LINES=""
+if [ "$WARS" -gt 0 ]; then
+    WAR_LINES="
+  Tenants with a WAR of their own (t1..t$WARS.$DOMAIN: page, then certificate):
+"
+    for i in $(seq 1 "$WAR_SHOWN"); do
+        WAR_LINES="$WAR_LINES
+    $(war_page "$i")
+    $(war_cert "$i")"
+    done
+    WAR_LINES="$WAR_LINES
+
+  Add or remove a tenant while Jetty runs: docs/hosting.md (hot deploy is on, every second).
+"
+fi
 
 cat <<EOF
 
-  jetty-dynamic-sni demo ready: $TENANTS tenants (t1..t$TENANTS.$DOMAIN, t1..t$RSA also RSA, *.wild.$DOMAIN)
+  jetty-dynamic-sni demo ready: $TENANTS tenants (t1..t$TENANTS.$DOMAIN, t1..t$RSA also RSA, *.wild.$DOMAIN)$( [ "$WARS" -gt 0 ] && printf ', t1..t%s with a WAR of their own' "$WARS" )
   Jetty ready ${JETTY_TIME}s after launch; total ${TOTAL_TIME}s (certificates ${GEN_TIME}s, import ${IMPORT_TIME}s)
   PostgreSQL $JDBC_URL (schema $SCHEMA), Redis $REDIS_URL
   Jetty base $BASE, log $LOG
@@ -281,11 +361,11 @@ cat <<EOF
 
     $CMD_H1
     $CMD_H2
-$( [ "$RSA" -gt 0 ] && printf '    %s\n' "$CMD_RSA" )
+$( [ -n "$RSA_HOST" ] && printf '    %s\n' "$CMD_RSA" )
     $CMD_WILD
     $CMD_421
     $CMD_OPENSSL
-
+$WAR_LINES
   Administer the certificates (same stores):
 
     $ADMIN --jetty-base $BASE_SHOWN import --cert my.crt --key my.key
@@ -310,10 +390,14 @@ if $SMOKE; then
     }
     run "<h1>Tenant ${HOST%%.*} " "$CMD_H1"
     run "\"alpn\":\"h2\"" "$CMD_H2"
-    [ "$RSA" -gt 0 ] && run "\"keyType\":\"RSA" "$CMD_RSA"
+    [ -n "$RSA_HOST" ] && run "\"keyType\":\"RSA" "$CMD_RSA"
     run "\"sans\":\\[\"\\*.wild.$DOMAIN\"\\]" "$CMD_WILD"
     run "^421$" "$CMD_421"
     run "Verification: OK" "$CMD_OPENSSL"
+    for i in $(seq 1 "$WARS"); do
+        run "<h1>t$i.$DOMAIN has its own WAR</h1>" "$(war_page "$i")"
+        run "Peer certificate: .*CN *= *t$i\.$DOMAIN" "$(war_cert "$i")"
+    done
     exit $failed
 fi
 

@@ -29,6 +29,10 @@ etc/jetty-dynamic-sni.xml
 ## Web applications never see the module's classes or its dependencies (Redisson, Netty,
 ## HikariCP, the PostgreSQL driver, BouncyCastle, Caffeine...): hidden by jar location and package.
 jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.uri}/lib/dynamic-sni/,dev.dynsni.,org.redisson.,io.netty.
+## A request for a name no context claims never lists the other tenants' contexts: Jetty's
+## DefaultHandler answers a plain 404 (the server module's default is true). Set
+## jetty.server.default.showContexts=true in an ini file or on the command line to get the list back.
+jetty.server.default.showContexts?=false
 
 [ini-template]
 # tag::documentation[]
@@ -134,6 +138,11 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 ## is configured, else a handshake failure) or reject (a handshake failure).
 # jetty.dynamicSni.unknownHostPolicy=default
 
+## Which names this server hosts: stored (every name with a stored certificate) or deployed (only
+## names claimed by the virtualHosts of a running context; any other name gets the unknown-host
+## policy, even with a stored certificate).
+# jetty.dynamicSni.hostedNames=stored
+
 ## A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and Redis
 ## (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM.
 # jetty.dynamicSni.masterKeyFile=
@@ -147,6 +156,10 @@ jetty.server.addHiddenClasses+=,${jetty.home.uri}/lib/dynamic-sni/,${jetty.base.
 
 ## Debounce delay of those rebuilds, in milliseconds.
 # jetty.dynamicSni.rebuildDelayMillis=250
+
+## This module turns off Jetty's list of deployed contexts on a 404 for a name no context claims
+## (the server module's default: true); true shows it to every client again.
+# jetty.server.default.showContexts=false
 
 ## This module bounds TLS session resumption to 1 hour (JDK default: 24 hours); a resumed
 ## session keeps the certificate it was created with.

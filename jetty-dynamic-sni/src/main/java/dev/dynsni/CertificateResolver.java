@@ -31,6 +31,11 @@ import org.slf4j.LoggerFactory;
  * policy, and counts the outcome. The SNI prefetch and the key manager both ask it; neither knows
  * the other.
  *
+ * <p><b>Hosted names.</b> When a {@link HostedNames} is given ({@code hostedNames=deployed}), a host
+ * it does not host is an unknown host even when the stores hold a certificate for it: the decision
+ * ({@link #refuses}, {@link #resolve}) asks it after the lookup. Without one, every stored name is
+ * hosted.</p>
+ *
  * <p>The handshake path reads one way: connection (prefetch or key manager) &rarr; resolver &rarr;
  * {@link CredentialCache} (L1) &rarr; {@link CertificateStore} (Redis, then PostgreSQL).</p>
  *
@@ -89,6 +94,7 @@ final class CertificateResolver
     private volatile Tables tables;
     private final HostCredentials defaultCredentials;
     private final boolean policyRejects;
+    private final HostedNames hostedNames;
     private final boolean sniRequired;
     private final long lookupTimeoutMillis;
     private final DynamicSniStatistics statistics;
@@ -96,8 +102,9 @@ final class CertificateResolver
     /**
      * @param defaultCredential served under the {@code default} policy and without SNI; null for none
      * @param policyRejects     whether the unknown-host policy is {@code reject}
+     * @param hostedNames       the names hosted here; null: every stored name
      */
-    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, boolean sniRequired,
+    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
         Thread builder = new Thread(() ->
@@ -120,6 +127,7 @@ final class CertificateResolver
         builder.start();
         this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
         this.policyRejects = policyRejects;
+        this.hostedNames = hostedNames;
         this.sniRequired = sniRequired;
         this.lookupTimeoutMillis = lookupTimeoutMillis;
         this.statistics = statistics;
@@ -154,10 +162,16 @@ final class CertificateResolver
         return decide(host, credentials) == Outcome.REJECT;
     }
 
-    /** Counts a handshake refused before TLS started. */
-    void countRefused()
+    /**
+     * Counts a handshake refused before TLS started.
+     *
+     * @param found what the lookup found: not null when the host was refused for not being hosted
+     */
+    void countRefused(HostCredentials found)
     {
         statistics.rejected.increment();
+        if (found != null)
+            statistics.notHosted.increment();
     }
 
     /**
@@ -276,16 +290,39 @@ final class CertificateResolver
     /** The unknown-host decision, the only one. */
     private Outcome decide(String host, HostCredentials found)
     {
-        if (found != null)
+        if (found != null && isHosted(host))
             return Outcome.TENANT;
         if (sniRequired || policyRejects || defaultCredentials == null)
             return Outcome.REJECT;
         return Outcome.DEFAULT;
     }
 
+    /** @return whether the host is hosted here; false for a policy that fails (counted, never thrown into TLS) */
+    private boolean isHosted(String host)
+    {
+        if (hostedNames == null)
+            return true;
+        try
+        {
+            return hostedNames.isHosted(host);
+        }
+        catch (Throwable x)
+        {
+            statistics.keyManagerErrors.increment();
+            if (LOG.isDebugEnabled())
+                LOG.debug("Hosted names failed sni={}", host, x);
+            return false;
+        }
+    }
+
     private Resolution count(String host, HostCredentials found, String why)
     {
         Outcome outcome = decide(host, found);
+        if (found != null && outcome != Outcome.TENANT)
+        {
+            statistics.notHosted.increment();
+            why = "not hosted";
+        }
         switch (outcome)
         {
             case TENANT -> statistics.servedDynamic.increment();

@@ -234,7 +234,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
             }
             statistics.hits.increment();
             found = lookup.join();
-            if (found == null && resolver.refuses(host, null))
+            if (resolver.refuses(host, found))
             {
                 if (state.compareAndSet(State.READING, State.HANDING_OVER))
                     refuse(resolver);
@@ -259,12 +259,12 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 statistics.completed.increment();
             else
                 statistics.failures.increment();
-            if (failure == null && credentials == null && resolver.refuses(host, null))
+            found = credentials;
+            if (failure == null && resolver.refuses(host, credentials))
             {
                 refuse(resolver);
                 return;
             }
-            found = credentials;
             // Completed on a Redisson or JDBC thread: TLS starts on the connector's executor.
             execute(() -> handOver(failure != null));
         });
@@ -279,7 +279,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     {
         cancelTimers();
         statistics.refused.increment();
-        resolver.countRefused();
+        resolver.countRefused(found);
         if (LOG.isDebugEnabled())
             LOG.debug("Refusing unknown host before TLS sni={} {}", host, getEndPoint());
         EndPoint endPoint = getEndPoint();

@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * <p>Hosts without a certificate, clients without SNI and invalid SNI names get the
  * {@linkplain #setUnknownHostPolicy(String) unknown-host policy}: the default certificate
  * ({@code default}, when one is configured) or a failed handshake ({@code reject}). With
- * {@code sniRequired} every handshake without a tenant certificate fails.</p>
+ * {@code sniRequired} every handshake without a tenant certificate fails. With
+ * {@linkplain #setHostedNames(String) hostedNames=deployed} a host is also unknown when no running
+ * context claims it ({@link #setDeployedNames(HostedNames)}), whatever the stores hold.</p>
  */
 @ManagedObject("SslContextFactory choosing certificates by SNI at handshake time")
 public class DynamicSniSslContextFactory extends SslContextFactory.Server
@@ -65,6 +67,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private final Settings settings = new Settings();
     private final DynamicSniStatistics statistics = new DynamicSniStatistics();
     private final AtomicBoolean rebuildPending = new AtomicBoolean();
+    private HostedNames deployedNames;
     private CertificateStore configuredStore;
     private CertificateStore store;
     private Ticker ticker = Ticker.systemTicker();
@@ -97,6 +100,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         settings.validate();
         if (isSet(Setting.DEFAULT_CERTIFICATE) != isSet(Setting.DEFAULT_KEY))
             throw new IllegalStateException(Setting.DEFAULT_CERTIFICATE.property() + " and " + Setting.DEFAULT_KEY.property() + " must be set together (or both left empty)");
+        HostedNames hostedNames = hostedNames();
         MasterKeys masterKeys = loadMasterKeys();
         Credential defaultCredential = loadDefaultCredential();
         store = configuredStore != null ? configuredStore : newCertificateStore();
@@ -108,7 +112,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             rebuildScheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dynsni-rebuild"));
         CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), getCacheMaxBytes(), Duration.ofSeconds(getCacheRefreshSeconds()),
             getNegativeCacheMaxEntries(), Duration.ofSeconds(getNegativeCacheTtlSeconds()));
-        CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()),
+        CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
@@ -132,8 +136,8 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         addBean(store, false);
         addBean(statistics, false);
         super.doStart();
-        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} default={}", store, getCacheMaxEntries(), getCacheMaxBytes(),
-            getUnknownHostPolicy(), defaultCredential == null ? "none" : defaultCredential);
+        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", store, getCacheMaxEntries(),
+            getCacheMaxBytes(), getUnknownHostPolicy(), hostedNames == null ? getHostedNames() : hostedNames, defaultCredential == null ? "none" : defaultCredential);
     }
 
     @Override
@@ -141,6 +145,8 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         super.doStop();
         resolver = null;
+        if (deployedNames != null && contains(deployedNames))
+            removeBean(deployedNames);
         removeBean(statistics);
         if (store != null)
         {
@@ -153,6 +159,22 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (rebuildScheduler != null)
             rebuildScheduler.shutdownNow();
         rebuildScheduler = null;
+    }
+
+    /**
+     * @return what the resolver asks whether a name is hosted: null with {@code hostedNames=stored};
+     *     with {@code deployed}, the {@linkplain #setDeployedNames(HostedNames) deployed names}, added as
+     *     a managed bean so that they start (and watch the contexts) before any handshake
+     */
+    private HostedNames hostedNames()
+    {
+        if (!"deployed".equals(getHostedNames()))
+            return null;
+        if (deployedNames == null)
+            throw new IllegalStateException(Setting.HOSTED_NAMES.property() + "=deployed but this factory has no deployed names: give it a " +
+                DeployedHostNames.class.getSimpleName() + " watching the server (setDeployedNames), as the dynamic-sni module's XML does");
+        addBean(deployedNames, true);
+        return deployedNames;
     }
 
     /**
@@ -313,6 +335,23 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     public CertificateStore getCertificateStore()
     {
         return configuredStore != null ? configuredStore : store;
+    }
+
+    /**
+     * The names this server hosts when {@code hostedNames=deployed}: the module's XML gives a
+     * {@link DeployedHostNames} watching the server's contexts; an embedded server may give any
+     * {@link HostedNames} (its contract: from memory, never blocking). Started and stopped with this
+     * factory when it is a {@code LifeCycle}; ignored with {@code hostedNames=stored}.
+     */
+    public void setDeployedNames(HostedNames deployedNames)
+    {
+        checkStopped();
+        this.deployedNames = deployedNames;
+    }
+
+    public HostedNames getDeployedNames()
+    {
+        return deployedNames;
     }
 
     /** For tests: the clock of the in-process caches. */
@@ -601,6 +640,23 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     public void setUnknownHostPolicy(String policy)
     {
         set(Setting.UNKNOWN_HOST_POLICY, policy);
+    }
+
+    @ManagedAttribute("Which names are hosted: stored (every stored name) or deployed (names claimed by running contexts)")
+    public String getHostedNames()
+    {
+        return settings.choice(Setting.HOSTED_NAMES);
+    }
+
+    /**
+     * @param hostedNames {@code stored} (every name with a stored certificate is hosted) or
+     *                    {@code deployed} (only the {@linkplain #setDeployedNames(HostedNames) deployed
+     *                    names}; any other name gets the unknown-host policy)
+     * @throws IllegalArgumentException for any other word
+     */
+    public void setHostedNames(String hostedNames)
+    {
+        set(Setting.HOSTED_NAMES, hostedNames);
     }
 
     @ManagedAttribute("Current master key file (encrypts private keys at rest)")

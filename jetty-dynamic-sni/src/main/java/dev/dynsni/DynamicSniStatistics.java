@@ -28,6 +28,7 @@ public class DynamicSniStatistics
     final LongAdder servedDynamic = new LongAdder();
     final LongAdder servedDefault = new LongAdder();
     final LongAdder rejected = new LongAdder();
+    final LongAdder notHosted = new LongAdder();
     final LongAdder invalidCredentials = new LongAdder();
     final LongAdder keyManagerErrors = new LongAdder();
     final LongAdder changes = new LongAdder();
@@ -143,6 +144,12 @@ public class DynamicSniStatistics
     public long getRejected()
     {
         return rejected.sum();
+    }
+
+    @ManagedAttribute("Handshakes for a name with a stored certificate that no deployed context claims (hostedNames=deployed): given the unknown-host policy")
+    public long getNotHosted()
+    {
+        return notHosted.sum();
     }
 
     @ManagedAttribute("Stored certificates not served: corrupt, key mismatch, outside validity")
@@ -278,7 +285,7 @@ public class DynamicSniStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, loadNanos,
-            invalidSni, noSni, servedDynamic, servedDefault, rejected, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions})
+            invalidSni, noSni, servedDynamic, servedDefault, rejected, notHosted, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions})
         {
             adder.reset();
         }

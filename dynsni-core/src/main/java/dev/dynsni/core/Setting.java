@@ -79,6 +79,9 @@ public enum Setting
     UNKNOWN_HOST_POLICY("unknownHostPolicy", Owner.FACTORY, "unknownHostPolicy", Kind.CHOICE, "default", null,
         "What a handshake for a host without a certificate gets: default (the default certificate when one is configured, else a handshake failure) or reject (a handshake failure).",
         "default", "reject"),
+    HOSTED_NAMES("hostedNames", Owner.FACTORY, "hostedNames", Kind.CHOICE, "stored", null,
+        "Which names this server hosts: stored (every name with a stored certificate) or deployed (only names claimed by the virtualHosts of a running context; any other name gets the unknown-host policy, even with a stored certificate).",
+        "stored", "deployed"),
 
     MASTER_KEY_FILE("masterKeyFile", Owner.FACTORY, "masterKeyFile", Kind.FILE, "", "DYNSNI_MASTER_KEY_FILE",
         "A file holding the 256-bit master key that encrypts private keys at rest in PostgreSQL and Redis (32 raw bytes, 64 hex digits or base64; chmod 600). Empty: keys stored as plain PEM."),

@@ -5,6 +5,8 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 import dev.dynsni.testing.HttpClients;
@@ -109,5 +111,27 @@ class ModuleInstallIT
         String listConfig = JettyDistribution.startJar(base, "--list-config").output();
         assertTrue(listConfig.contains("etc/jetty-dynamic-sni.xml"), listConfig);
         assertFalse(listConfig.contains("etc/jetty-ssl-context.xml"), listConfig);
+    }
+
+    /**
+     * The module turns off DefaultHandler's list of contexts (a 404 for an unclaimed name must not
+     * show the other tenants) as a default that an ini file or the command line overrides, as
+     * docs/module.md and docs/hosting.md say. WarPerTenantIT checks the 404 itself.
+     */
+    @Test
+    void showContexts_offWithTheModule_overriddenByAnIniFileOrTheCommandLine() throws Exception
+    {
+        Path base = JettyDistribution.newBase("show-contexts", "--add-modules=dynamic-sni,https,ee10-deploy");
+        assertEquals("false", showContexts(JettyDistribution.startJar(base, "--list-config").output(), "true"));
+        assertEquals("true", showContexts(JettyDistribution.startJar(base, "--list-config", "jetty.server.default.showContexts=true").output(), "false"));
+        JettyDistribution.appendProperties(base.resolve("start.d/server.ini"), Map.of("jetty.server.default.showContexts", "true"));
+        assertEquals("true", showContexts(JettyDistribution.startJar(base, "--list-config").output(), "false"));
+    }
+
+    /** @return the value --list-config shows for jetty.server.default.showContexts, or the fallback when it shows none (the XML default applies) */
+    private static String showContexts(String listConfig, String whenUnset)
+    {
+        Matcher matcher = Pattern.compile("jetty\\.server\\.default\\.showContexts\\s*=\\s*(\\w+)").matcher(listConfig);
+        return matcher.find() ? matcher.group(1) : whenUnset;
     }
 }
