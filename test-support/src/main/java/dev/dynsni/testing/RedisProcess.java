@@ -37,6 +37,12 @@ public final class RedisProcess implements Closeable
         return port;
     }
 
+    /** @return whether the server was started and has not been killed since (or died) */
+    public synchronized boolean isRunning()
+    {
+        return process != null && process.isAlive() || embedded != null && embedded.isActive();
+    }
+
     public String url()
     {
         return "redis://127.0.0.1:" + port;
