@@ -63,8 +63,18 @@ jetty.server.default.showContexts?=false
 ## PostgreSQL connect and query timeout, in milliseconds.
 # jetty.dynamicSni.jdbc.timeoutMillis=2000
 
-## Redis address, redis://host:port or rediss://host:port (TLS). Empty: no Redis tier.
+## Redis address, redis://host:port or rediss://host:port (TLS); with redis.mode=cluster a
+## comma-separated list of seed nodes, with redis.mode=sentinel of the sentinels. Empty: no Redis tier.
 # jetty.dynamicSni.redis.address=
+
+## How Redis runs: single (one server, or a replicated one behind one address), cluster (Redis
+## Cluster: redis.address lists seed nodes) or sentinel (Redis Sentinel: redis.address lists the
+## sentinels, redis.sentinelMaster names the master).
+# jetty.dynamicSni.redis.mode=single
+
+## With redis.mode=sentinel: the name under which the sentinels monitor the master (sentinel
+## monitor NAME ...).
+# jetty.dynamicSni.redis.sentinelMaster=
 
 ## Redis user (ACL), if any.
 # jetty.dynamicSni.redis.user=

@@ -455,6 +455,29 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         set(Setting.REDIS_ADDRESS, redisAddress);
     }
 
+    @ManagedAttribute("How Redis runs: single, cluster or sentinel")
+    public String getRedisMode()
+    {
+        return settings.choice(Setting.REDIS_MODE);
+    }
+
+    /** @param redisMode single, cluster (redis.address lists seed nodes) or sentinel (redis.address lists the sentinels) */
+    public void setRedisMode(String redisMode)
+    {
+        set(Setting.REDIS_MODE, redisMode);
+    }
+
+    @ManagedAttribute("The master name the sentinels monitor (redis.mode=sentinel)")
+    public String getRedisSentinelMaster()
+    {
+        return settings.string(Setting.REDIS_SENTINEL_MASTER);
+    }
+
+    public void setRedisSentinelMaster(String redisSentinelMaster)
+    {
+        set(Setting.REDIS_SENTINEL_MASTER, redisSentinelMaster);
+    }
+
     public void setRedisUser(String redisUser)
     {
         set(Setting.REDIS_USER, redisUser);

@@ -7,6 +7,7 @@ import java.util.Base64;
 import java.util.List;
 import javax.net.ssl.SSLSocket;
 
+import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.MasterKeys;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
@@ -108,7 +109,7 @@ class SecurityTest
             rs.next();
             assertFalse(rs.getString(1).contains("PRIVATE KEY"));
         }
-        String redisValue = awaitRedisValue(store.keyPrefix + "c:secret.example.com");
+        String redisValue = awaitRedisValue(RedisKeys.dataKey(store.keyPrefix, "secret.example.com"));
         assertNotNull(redisValue);
         assertFalse(redisValue.contains(Base64.getEncoder().encodeToString(cert.pkcs8KeyPem().getBytes(java.nio.charset.StandardCharsets.UTF_8)).substring(0, 40)));
         assertTrue(redisValue.contains(keys.currentEncoding()));

@@ -81,7 +81,7 @@ final class Redis implements AutoCloseable
     private static String badSetting(Settings settings, Exception x)
     {
         String message = x.getMessage() == null ? x.toString() : x.getMessage();
-        for (Setting setting : List.of(Setting.REDIS_CA_FILE, Setting.REDIS_ADDRESS))
+        for (Setting setting : List.of(Setting.REDIS_CA_FILE, Setting.REDIS_SENTINEL_MASTER, Setting.REDIS_MODE, Setting.REDIS_KEY_PREFIX, Setting.REDIS_ADDRESS))
         {
             if (message.contains(setting.property()))
                 return message + " (" + setting.key() + " from " + settings.source(setting).text() + ")";

@@ -36,6 +36,8 @@ public final class Settings
         Setting.JDBC_SCHEMA,
         Setting.JDBC_TIMEOUT_MILLIS,
         Setting.REDIS_ADDRESS,
+        Setting.REDIS_MODE,
+        Setting.REDIS_SENTINEL_MASTER,
         Setting.REDIS_USER,
         Setting.REDIS_PASSWORD,
         Setting.REDIS_PASSWORD_FILE,

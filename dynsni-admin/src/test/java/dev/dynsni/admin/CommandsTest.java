@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.RedisKeys;
 import dev.dynsni.testing.FreePorts;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.BeforeAll;
@@ -107,7 +108,7 @@ class CommandsTest extends AdminTestBase
     @Test
     void remove_oneKeyTypeThenAll_deletesRowsAndFencesRedis() throws Exception
     {
-        TestRedis.set(keyPrefix + "c:t2.cmd.test", "stale");
+        TestRedis.set(RedisKeys.dataKey(keyPrefix, "t2.cmd.test"), "stale");
         Result rsa = run("remove", "t2.cmd.test", "--key-type", "rsa");
         assertEquals(DynSni.EXIT_REJECTED, rsa.exit(), rsa::toString);
         assertEquals(List.of("dynsni remove: error: nothing stored for t2.cmd.test with key type RSA"), rsa.errLines());
@@ -116,22 +117,22 @@ class CommandsTest extends AdminTestBase
         assertEquals(0, result.exit(), result::toString);
         assertEquals("removed t2.cmd.test (EC)\n", result.out());
         assertEquals(0, count("host = 't2.cmd.test'"));
-        assertNull(TestRedis.get(keyPrefix + "c:t2.cmd.test"));
-        assertTrue(Long.parseLong(TestRedis.get(keyPrefix + "f:t2.cmd.test")) > 0);
+        assertNull(TestRedis.get(RedisKeys.dataKey(keyPrefix, "t2.cmd.test")));
+        assertTrue(Long.parseLong(TestRedis.get(RedisKeys.fenceKey(keyPrefix, "t2.cmd.test"))) > 0);
         assertEquals(DynSni.EXIT_USAGE, run("remove", "t3.cmd.test", "--key-type", "DSA").exit());
     }
 
     @Test
     void evict_oneHost_dropsItsRedisEntryAndNotifies() throws Exception
     {
-        TestRedis.set(keyPrefix + "c:t4.cmd.test", "stale");
-        TestRedis.set(keyPrefix + "c:t5.cmd.test", "kept");
+        TestRedis.set(RedisKeys.dataKey(keyPrefix, "t4.cmd.test"), "stale");
+        TestRedis.set(RedisKeys.dataKey(keyPrefix, "t5.cmd.test"), "kept");
         Result result = run("evict", "t4.cmd.test");
         assertEquals(0, result.exit(), result::toString);
         assertEquals("evicted t4.cmd.test: notified all nodes, dropped its Redis entry\n", result.out());
-        assertNull(TestRedis.get(keyPrefix + "c:t4.cmd.test"));
-        assertEquals("kept", TestRedis.get(keyPrefix + "c:t5.cmd.test"));
-        assertTrue(Long.parseLong(TestRedis.get(keyPrefix + "f:t4.cmd.test")) > 0, "fenced");
+        assertNull(TestRedis.get(RedisKeys.dataKey(keyPrefix, "t4.cmd.test")));
+        assertEquals("kept", TestRedis.get(RedisKeys.dataKey(keyPrefix, "t5.cmd.test")));
+        assertTrue(Long.parseLong(TestRedis.get(RedisKeys.fenceKey(keyPrefix, "t4.cmd.test"))) > 0, "fenced");
     }
 
     @Test
@@ -143,11 +144,11 @@ class CommandsTest extends AdminTestBase
         java.util.Map<String, Object> values = new java.util.HashMap<>();
         for (int i = 0; i < 2500; i++)
         {
-            values.put(keyPrefix + "c:h" + i + ".cmd.test", "x");
+            values.put(RedisKeys.dataKey(keyPrefix, "h" + i + ".cmd.test"), "x");
         }
         TestRedis.client().getBuckets(org.redisson.client.codec.StringCodec.INSTANCE).set(values);
-        TestRedis.set(otherPrefix + "c:h1.cmd.test", "other");
-        TestRedis.set(keyPrefix + "f:h1.cmd.test", "42");
+        TestRedis.set(RedisKeys.dataKey(otherPrefix, "h1.cmd.test"), "other");
+        TestRedis.set(RedisKeys.fenceKey(keyPrefix, "h1.cmd.test"), "42");
         int cached = TestRedis.dataKeys(keyPrefix).size();
         assertTrue(cached >= 2500, "cached " + cached);
         try
@@ -160,12 +161,12 @@ class CommandsTest extends AdminTestBase
             assertEquals(0, result.exit(), result::toString);
             assertEquals("evicted everything: notified all nodes, deleted " + cached + " Redis entries under " + keyPrefix + "\n", result.out());
             assertEquals(List.of(), TestRedis.dataKeys(keyPrefix));
-            assertEquals("other", TestRedis.get(otherPrefix + "c:h1.cmd.test"));
-            assertEquals("42", TestRedis.get(keyPrefix + "f:h1.cmd.test"), "fences are left to expire");
+            assertEquals("other", TestRedis.get(RedisKeys.dataKey(otherPrefix, "h1.cmd.test")));
+            assertEquals("42", TestRedis.get(RedisKeys.fenceKey(keyPrefix, "h1.cmd.test")), "fences are left to expire");
         }
         finally
         {
-            TestRedis.delete(otherPrefix + "c:h1.cmd.test");
+            TestRedis.delete(RedisKeys.dataKey(otherPrefix, "h1.cmd.test"));
         }
         assertEquals(DynSni.EXIT_USAGE, run("evict").exit());
         assertEquals(DynSni.EXIT_USAGE, run("evict", "a.cmd.test", "--all").exit());

@@ -5,6 +5,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.FreePorts;
@@ -43,13 +44,13 @@ class GlobalOptionsTest extends AdminTestBase
         {
             String host = "order" + i++ + ".global.test";
             Path cert = pem(host);
-            TestRedis.set(keyPrefix + "c:" + host, "stale");
+            TestRedis.set(RedisKeys.dataKey(keyPrefix, host), "stale");
             String[] args = order.stream().map(arg -> arg.equals("CERT") ? cert.toString() : arg).toArray(String[]::new);
             Result result = runWith(Map.of(), args);
             assertEquals(0, result.exit(), () -> String.join(" ", args) + "\n" + result);
             assertTrue(result.out().startsWith("imported " + host + " "), result::toString);
             assertEquals(1, count("host = '" + host + "'"));
-            assertEquals(null, TestRedis.get(keyPrefix + "c:" + host), "Redis entry dropped under the prefix given: " + String.join(" ", args));
+            assertEquals(null, TestRedis.get(RedisKeys.dataKey(keyPrefix, host)), "Redis entry dropped under the prefix given: " + String.join(" ", args));
         }
     }
 

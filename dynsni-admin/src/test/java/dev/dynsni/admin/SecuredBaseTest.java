@@ -6,6 +6,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.core.store.RedisCertificateStore;
@@ -131,29 +132,29 @@ class SecuredBaseTest extends AdminTestBase
     @Test
     void importAndEvict_withOnlyTheJettyBase_beforeOrAfterTheCommand() throws Exception
     {
-        set(keyPrefix + "c:a.secured.test", "stale");
+        set(RedisKeys.dataKey(keyPrefix, "a.secured.test"), "stale");
         Result imported = runWith(Map.of(), "--jetty-base", base.toString(), "import", "--cert", pem("a.secured.test").toString());
         assertEquals(0, imported.exit(), imported::toString);
         assertEquals("", imported.err(), imported::toString);
         assertTrue(imported.out().startsWith("imported a.secured.test "), imported::toString);
         assertEquals(1, count("host = 'a.secured.test'"));
-        assertNull(get(keyPrefix + "c:a.secured.test"), "the import dropped the Redis entry through TLS as alice");
-        assertTrue(Long.parseLong(get(keyPrefix + "f:a.secured.test")) > 0, "and fenced it");
+        assertNull(get(RedisKeys.dataKey(keyPrefix, "a.secured.test")), "the import dropped the Redis entry through TLS as alice");
+        assertTrue(Long.parseLong(get(RedisKeys.fenceKey(keyPrefix, "a.secured.test"))) > 0, "and fenced it");
 
-        set(keyPrefix + "c:a.secured.test", "stale again");
+        set(RedisKeys.dataKey(keyPrefix, "a.secured.test"), "stale again");
         Result evicted = runWith(Map.of(), "evict", "a.secured.test", "--jetty-base", base.toString());
         assertEquals(0, evicted.exit(), evicted::toString);
         assertEquals("evicted a.secured.test: notified all nodes, dropped its Redis entry\n", evicted.out());
-        assertNull(get(keyPrefix + "c:a.secured.test"));
+        assertNull(get(RedisKeys.dataKey(keyPrefix, "a.secured.test")));
 
         for (int i = 0; i < 5; i++)
         {
-            set(keyPrefix + "c:h" + i + ".secured.test", "x");
+            set(RedisKeys.dataKey(keyPrefix, "h" + i + ".secured.test"), "x");
         }
         Result all = runWith(Map.of(), "evict", "--all", "--jetty-base", base.toString());
         assertEquals(0, all.exit(), all::toString);
         assertEquals("evicted everything: notified all nodes, deleted 5 Redis entries under " + keyPrefix + "\n", all.out());
-        assertNull(get(keyPrefix + "c:h0.secured.test"));
+        assertNull(get(RedisKeys.dataKey(keyPrefix, "h0.secured.test")));
     }
 
     @Test
@@ -163,13 +164,13 @@ class SecuredBaseTest extends AdminTestBase
         for (String host : List.of("b1.secured.test", "b2.secured.test"))
         {
             Files.copy(pem(host), dir.resolve(host + ".pem"));
-            set(keyPrefix + "c:" + host, "stale");
+            set(RedisKeys.dataKey(keyPrefix, host), "stale");
         }
         Result result = runWith(Map.of(), "import-dir", dir.toString(), "--no-progress", "--jetty-base", base.toString());
         assertEquals(0, result.exit(), result::toString);
         assertEquals("", result.err(), result::toString);
-        assertNull(get(keyPrefix + "c:b1.secured.test"));
-        assertNull(get(keyPrefix + "c:b2.secured.test"));
+        assertNull(get(RedisKeys.dataKey(keyPrefix, "b1.secured.test")));
+        assertNull(get(RedisKeys.dataKey(keyPrefix, "b2.secured.test")));
     }
 
     @Test

@@ -4,9 +4,12 @@ package dev.dynsni.core;
  * The Redis layout shared by the nodes and the admin tool: key names and the invalidation script.
  *
  * <p>Under a key prefix (setting {@code redis.keyPrefix}) a stored name has at most two keys: its
- * data key {@code <prefix>c:<name>} (the cached records, with a TTL) and its fence key
- * {@code <prefix>f:<name>} (the newest version announced, kept at least
- * {@link #MIN_FENCE_TTL_MILLIS}). Dropping every cached entry ({@code dynsni evict --all}) deletes
+ * data key <code>&lt;prefix&gt;c:{&lt;name&gt;}</code> (the cached records, with a TTL) and its fence key
+ * <code>&lt;prefix&gt;f:{&lt;name&gt;}</code> (the newest version announced, kept at least
+ * {@link #MIN_FENCE_TTL_MILLIS}). The braces are a Redis Cluster hash tag: both keys of a name hash
+ * to the same slot, so the scripts that take both ({@link #INVALIDATE_SCRIPT}, the write-back)
+ * run on Redis Cluster; different names spread over the slots. (A prefix must therefore hold no
+ * braces of its own.) Dropping every cached entry ({@code dynsni evict --all}) deletes
  * the keys matching {@link #dataKeyPattern(String)} and leaves the fences to expire, so that a write
  * of older data still in flight stays refused.</p>
  */
@@ -33,7 +36,7 @@ public final class RedisKeys
     /** @return the Redis key of a stored name's cached records */
     public static String dataKey(String keyPrefix, String name)
     {
-        return keyPrefix + "c:" + name;
+        return keyPrefix + "c:{" + name + "}";
     }
 
     /**
@@ -42,7 +45,7 @@ public final class RedisKeys
      */
     public static String dataKeyPattern(String keyPrefix)
     {
-        String prefix = dataKey(keyPrefix, "");
+        String prefix = keyPrefix + "c:";
         StringBuilder glob = new StringBuilder(prefix.length() + 4);
         for (int i = 0; i < prefix.length(); i++)
         {
@@ -57,6 +60,6 @@ public final class RedisKeys
     /** @return the Redis key of a stored name's fence (the newest version announced) */
     public static String fenceKey(String keyPrefix, String name)
     {
-        return keyPrefix + "f:" + name;
+        return keyPrefix + "f:{" + name + "}";
     }
 }

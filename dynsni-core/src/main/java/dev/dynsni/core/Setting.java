@@ -30,7 +30,12 @@ public enum Setting
         "PostgreSQL connect and query timeout, in milliseconds."),
 
     REDIS_ADDRESS("redis.address", Owner.FACTORY, "redisAddress", Kind.STRING, "", "DYNSNI_REDIS_URL",
-        "Redis address, redis://host:port or rediss://host:port (TLS). Empty: no Redis tier."),
+        "Redis address, redis://host:port or rediss://host:port (TLS); with redis.mode=cluster a comma-separated list of seed nodes, with redis.mode=sentinel of the sentinels. Empty: no Redis tier."),
+    REDIS_MODE("redis.mode", Owner.FACTORY, "redisMode", Kind.CHOICE, "single", null,
+        "How Redis runs: single (one server, or a replicated one behind one address), cluster (Redis Cluster: redis.address lists seed nodes) or sentinel (Redis Sentinel: redis.address lists the sentinels, redis.sentinelMaster names the master).",
+        "single", "cluster", "sentinel"),
+    REDIS_SENTINEL_MASTER("redis.sentinelMaster", Owner.FACTORY, "redisSentinelMaster", Kind.STRING, "", null,
+        "With redis.mode=sentinel: the name under which the sentinels monitor the master (sentinel monitor NAME ...)."),
     REDIS_USER("redis.user", Owner.FACTORY, "redisUser", Kind.STRING, "", "DYNSNI_REDIS_USER",
         "Redis user (ACL), if any."),
     REDIS_PASSWORD("redis.password", Owner.FACTORY, "redisPassword", Kind.SECRET, "", "DYNSNI_REDIS_PASSWORD",

@@ -58,6 +58,8 @@ public final class Stores
             return null;
         RedisCertificateStore redis = new RedisCertificateStore();
         redis.setAddress(address);
+        redis.setMode(settings.choice(Setting.REDIS_MODE));
+        redis.setSentinelMaster(settings.string(Setting.REDIS_SENTINEL_MASTER));
         redis.setUser(settings.string(Setting.REDIS_USER));
         redis.setPassword(settings.secret(Setting.REDIS_PASSWORD, Setting.REDIS_PASSWORD_FILE));
         redis.setCaFile(settings.path(Setting.REDIS_CA_FILE) == null ? null : settings.path(Setting.REDIS_CA_FILE).toString());

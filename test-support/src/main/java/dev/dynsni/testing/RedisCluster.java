@@ -55,6 +55,9 @@ public final class RedisCluster implements Closeable
                 RedisProcess node = new RedisProcess("--cluster-enabled", "yes",
                     "--cluster-config-file", cluster.dir.resolve("nodes-" + i + ".conf").toString(),
                     "--cluster-node-timeout", String.valueOf(NODE_TIMEOUT_MILLIS),
+                    // a replica always may take over, however long it was out of touch (a loaded test machine)
+                    "--cluster-replica-validity-factor", "0",
+                    "--logfile", cluster.dir.resolve("node-" + i + ".log").toString(),
                     "--dir", cluster.dir.toString());
                 cluster.nodes.add(node.start());
             }

@@ -44,6 +44,12 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
 {
     private static final Logger LOG = LoggerFactory.getLogger(RedisCertificateStore.class);
     private static final String FORMAT = "dynsni1";
+    /** One Redis server (or a replicated one behind one address). */
+    public static final String MODE_SINGLE = "single";
+    /** Redis Cluster: the address lists seed nodes. */
+    public static final String MODE_CLUSTER = "cluster";
+    /** Redis Sentinel: the address lists the sentinels, {@link #setSentinelMaster(String)} names the master. */
+    public static final String MODE_SENTINEL = "sentinel";
 
     private static final String PUT_SCRIPT =
         "local f = redis.call('GET', KEYS[2]) " +
@@ -61,16 +67,38 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     private long timeoutMillis = 500;
     private String caFile;
     private int poolSize = 32;
+    private String mode = MODE_SINGLE;
+    private String sentinelMaster;
     private volatile RedissonClient client;
     /** Redisson's client, created in the background by {@link #start()}; null while stopped. */
     private volatile CompletableFuture<RedissonClient> creating;
     private java.util.concurrent.ScheduledExecutorService healthCheck;
     private volatile boolean downLogged;
 
-    /** @param address {@code redis://[user:password@]host:port[/database]} or {@code rediss://...} for TLS */
+    /**
+     * @param address {@code redis://[user:password@]host:port[/database]} or {@code rediss://...} for TLS;
+     *     in cluster and sentinel mode a comma-separated list (seed nodes, sentinels), all of one scheme
+     */
     public void setAddress(String address)
     {
         this.address = address;
+    }
+
+    /** @param mode {@link #MODE_SINGLE} (default), {@link #MODE_CLUSTER} or {@link #MODE_SENTINEL}; null or blank: single */
+    public void setMode(String mode)
+    {
+        this.mode = mode == null || mode.isBlank() ? MODE_SINGLE : mode.trim().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    public String getMode()
+    {
+        return mode;
+    }
+
+    /** @param sentinelMaster in sentinel mode, the name the sentinels monitor the master under */
+    public void setSentinelMaster(String sentinelMaster)
+    {
+        this.sentinelMaster = sentinelMaster;
     }
 
     public String getAddress()
@@ -151,13 +179,29 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             return;
         if (address == null || address.isBlank())
             throw new IllegalStateException("jetty.dynamicSni.redis.address is not set: set it to redis://host:port or rediss://host:port");
-        URI uri = URI.create(address.trim());
-        String scheme = uri.getScheme();
-        if (!"redis".equals(scheme) && !"rediss".equals(scheme) || uri.getHost() == null)
-            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
-        String database = uri.getPath() == null || uri.getPath().length() <= 1 ? null : uri.getPath().substring(1);
-        if (database != null && !database.matches("\\d{1,5}"))
-            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' has a path that is not a database number: use redis://host:port or redis://host:port/0");
+        if (!List.of(MODE_SINGLE, MODE_CLUSTER, MODE_SENTINEL).contains(mode))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.mode='" + mode + "' is not one of single, cluster, sentinel");
+        List<URI> uris = new ArrayList<>();
+        for (String one : address.split(","))
+        {
+            if (!one.isBlank())
+                uris.add(parse(one.trim()));
+        }
+        String scheme = uris.get(0).getScheme();
+        for (URI uri : uris)
+        {
+            if (!uri.getScheme().equals(scheme))
+                throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' mixes redis:// and rediss://: use one scheme for every address");
+        }
+        if (MODE_SINGLE.equals(mode) && uris.size() > 1)
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' lists " + uris.size() +
+                " addresses: set jetty.dynamicSni.redis.mode=cluster (seed nodes) or sentinel (sentinels), or give one address");
+        if (MODE_CLUSTER.equals(mode) && uris.stream().anyMatch(u -> database(u) != null))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' names a database: Redis Cluster has only database 0");
+        if (MODE_SENTINEL.equals(mode) && (sentinelMaster == null || sentinelMaster.isBlank()))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.mode=sentinel needs jetty.dynamicSni.redis.sentinelMaster: the name the sentinels monitor the master under");
+        if (keyPrefix != null && (keyPrefix.indexOf('{') >= 0 || keyPrefix.indexOf('}') >= 0))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.keyPrefix='" + keyPrefix + "' contains { or }: Redis would hash every key on the prefix (one Cluster slot); leave braces out");
         javax.net.ssl.TrustManagerFactory trust = null;
         if (caFile != null && !caFile.isBlank())
         {
@@ -173,7 +217,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         {
             try
             {
-                RedissonClient c = Redisson.create(newConfig(uri, trustManagers));
+                RedissonClient c = Redisson.create(newConfig(uris, trustManagers));
                 client = c;
                 created.complete(c);
             }
@@ -194,20 +238,47 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             return thread;
         });
         healthCheck.scheduleWithFixedDelay(this::checkHealth, 1000, 1000, java.util.concurrent.TimeUnit.MILLISECONDS);
-        LOG.info("Redis tier configured tier=redis address={} keyPrefix={}", redactedAddress(), keyPrefix);
+        LOG.info("Redis tier configured tier=redis mode={} address={} keyPrefix={}", mode, redactedAddress(), keyPrefix);
     }
 
-    /** Redisson's configuration (loads Redisson's config classes: built on the creating thread). */
-    private Config newConfig(URI uri, javax.net.ssl.TrustManagerFactory trustManagers)
+    /** @return the URI of one address, checked: a redis:// or rediss:// URL with a host and at most a database number as path */
+    private URI parse(String one)
     {
+        URI uri;
+        try
+        {
+            uri = new URI(one);
+        }
+        catch (java.net.URISyntaxException x)
+        {
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
+        }
         String scheme = uri.getScheme();
+        if (!"redis".equals(scheme) && !"rediss".equals(scheme) || uri.getHost() == null)
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
+        String database = database(uri);
+        if (database != null && !database.matches("\\d{1,5}"))
+            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' has a path that is not a database number: use redis://host:port or redis://host:port/0");
+        return uri;
+    }
+
+    private static String database(URI uri)
+    {
+        return uri.getPath() == null || uri.getPath().length() <= 1 ? null : uri.getPath().substring(1);
+    }
+
+    /**
+     * Redisson's configuration (loads Redisson's config classes: built on the creating thread). Every
+     * read and write goes to a master: a replica may lag behind a fence this node has seen.
+     */
+    private Config newConfig(List<URI> uris, javax.net.ssl.TrustManagerFactory trustManagers)
+    {
+        URI first = uris.get(0);
         Config config = new Config();
         config.setLazyInitialization(true);
         config.setThreads(2);
         config.setNettyThreads(4);
-        SingleServerConfig server = config.useSingleServer();
-        server.setAddress(scheme + "://" + uri.getHost() + ":" + (uri.getPort() > 0 ? uri.getPort() : 6379));
-        String userInfo = uri.getRawUserInfo();
+        String userInfo = first.getRawUserInfo();
         String urlUser = null;
         String urlPassword = null;
         if (userInfo != null)
@@ -218,25 +289,71 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         }
         String effectiveUser = user != null && !user.isEmpty() ? user : urlUser;
         String effectivePassword = password != null && !password.isEmpty() ? password : urlPassword;
+        int timeout = (int)Math.max(50, timeoutMillis);
+        org.redisson.config.BaseConfig<?> server;
+        switch (mode)
+        {
+            case MODE_CLUSTER ->
+            {
+                org.redisson.config.ClusterServersConfig cluster = config.useClusterServers();
+                uris.forEach(u -> cluster.addNodeAddress(hostAndPort(u)));
+                cluster.setScanInterval(1000);
+                cluster.setReadMode(org.redisson.config.ReadMode.MASTER);
+                cluster.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
+                cluster.setMasterConnectionMinimumIdleSize(Math.min(2, poolSize));
+                cluster.setMasterConnectionPoolSize(poolSize);
+                cluster.setSlaveConnectionMinimumIdleSize(0);
+                cluster.setSubscriptionConnectionMinimumIdleSize(0);
+                server = cluster;
+            }
+            case MODE_SENTINEL ->
+            {
+                org.redisson.config.SentinelServersConfig sentinel = config.useSentinelServers();
+                sentinel.setMasterName(sentinelMaster.trim());
+                uris.forEach(u -> sentinel.addSentinelAddress(hostAndPort(u)));
+                sentinel.setScanInterval(1000);
+                sentinel.setCheckSentinelsList(false);
+                sentinel.setReadMode(org.redisson.config.ReadMode.MASTER);
+                sentinel.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
+                sentinel.setMasterConnectionMinimumIdleSize(Math.min(2, poolSize));
+                sentinel.setMasterConnectionPoolSize(poolSize);
+                sentinel.setSlaveConnectionMinimumIdleSize(0);
+                sentinel.setSubscriptionConnectionMinimumIdleSize(0);
+                String db = database(first);
+                if (db != null)
+                    sentinel.setDatabase(Integer.parseInt(db));
+                server = sentinel;
+            }
+            default ->
+            {
+                SingleServerConfig single = config.useSingleServer();
+                single.setAddress(hostAndPort(first));
+                String db = database(first);
+                if (db != null)
+                    single.setDatabase(Integer.parseInt(db));
+                single.setConnectionMinimumIdleSize(Math.min(2, poolSize));
+                single.setConnectionPoolSize(poolSize);
+                single.setSubscriptionConnectionMinimumIdleSize(0);
+                server = single;
+            }
+        }
         if (effectiveUser != null && !effectiveUser.isEmpty())
             server.setUsername(effectiveUser);
         if (effectivePassword != null && !effectivePassword.isEmpty())
             server.setPassword(effectivePassword);
-        String path = uri.getPath();
-        if (path != null && path.length() > 1)
-            server.setDatabase(Integer.parseInt(path.substring(1)));
-        int timeout = (int)Math.max(50, timeoutMillis);
         server.setTimeout(timeout);
         server.setConnectTimeout(timeout);
         server.setRetryAttempts(0);
         server.setPingConnectionInterval(1000);
         server.setKeepAlive(true);
-        server.setConnectionMinimumIdleSize(Math.min(2, poolSize));
-        server.setConnectionPoolSize(poolSize);
-        server.setSubscriptionConnectionMinimumIdleSize(0);
         if (trustManagers != null)
             server.setSslTrustManagerFactory(trustManagers);
         return config;
+    }
+
+    private static String hostAndPort(URI uri)
+    {
+        return uri.getScheme() + "://" + uri.getHost() + ":" + (uri.getPort() > 0 ? uri.getPort() : 6379);
     }
 
     private void checkHealth()
@@ -246,7 +363,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             return;
         try
         {
-            if (client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE).pingAll(Math.max(50, timeoutMillis), java.util.concurrent.TimeUnit.MILLISECONDS))
+            if (nodes(client).pingAll(Math.max(50, timeoutMillis), java.util.concurrent.TimeUnit.MILLISECONDS))
                 markUp();
             else
                 markUnavailable(new IllegalStateException("PING failed"));
@@ -255,6 +372,17 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         {
             markUnavailable(x);
         }
+    }
+
+    /** @return the nodes of the mode this store runs in: every cluster node, or the sentinel set's master and replicas */
+    private org.redisson.api.redisnode.BaseRedisNodes nodes(RedissonClient client)
+    {
+        return switch (mode)
+        {
+            case MODE_CLUSTER -> client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.CLUSTER);
+            case MODE_SENTINEL -> client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SENTINEL_MASTER_SLAVE);
+            default -> client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.SINGLE);
+        };
     }
 
     @Override
