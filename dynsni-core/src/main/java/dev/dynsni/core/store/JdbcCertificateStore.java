@@ -48,6 +48,16 @@ public class JdbcCertificateStore implements CertificateStore
     public static final String APPLICATION_NAME = "jetty-dynamic-sni";
     /** The {@code application_name} of the connection that LISTENs to the change feed. */
     public static final String LISTENER_APPLICATION_NAME = "jetty-dynamic-sni-listener";
+    /**
+     * Longest pause between two attempts of the listener to connect again: after a PostgreSQL
+     * failover it subscribes on the new primary at most this long after it accepts connections.
+     */
+    static final long MAX_LISTEN_RETRY_MILLIS = 1000;
+    /**
+     * How long the driver remembers that a host of a multi-host URL is a standby (its default is
+     * 10 s, which would delay finding a just-promoted primary by as much); a URL parameter overrides.
+     */
+    static final int HOST_RECHECK_SECONDS = 1;
     private static final Logger LOG = LoggerFactory.getLogger(JdbcCertificateStore.class);
 
     private final StoreCounters counters = new StoreCounters("postgres");
@@ -163,6 +173,7 @@ public class JdbcCertificateStore implements CertificateStore
         config.addDataSourceProperty("socketTimeout", socketTimeoutSeconds());
         config.addDataSourceProperty("connectTimeout", Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0)));
         config.addDataSourceProperty("tcpKeepAlive", "true");
+        config.addDataSourceProperty("hostRecheckSeconds", HOST_RECHECK_SECONDS);
         config.addDataSourceProperty("ApplicationName", APPLICATION_NAME);
         dataSource = new HikariDataSource(config);
 
@@ -373,7 +384,7 @@ public class JdbcCertificateStore implements CertificateStore
                 {
                     break;
                 }
-                backoff = Math.min(backoff * 2, 5000);
+                backoff = Math.min(backoff * 2, MAX_LISTEN_RETRY_MILLIS);
             }
             finally
             {
@@ -394,6 +405,7 @@ public class JdbcCertificateStore implements CertificateStore
         properties.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds()));
         properties.setProperty("connectTimeout", String.valueOf(Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0))));
         properties.setProperty("tcpKeepAlive", "true");
+        properties.setProperty("hostRecheckSeconds", String.valueOf(HOST_RECHECK_SECONDS));
         properties.setProperty("ApplicationName", LISTENER_APPLICATION_NAME);
         return DriverManager.getConnection(url, properties);
     }
