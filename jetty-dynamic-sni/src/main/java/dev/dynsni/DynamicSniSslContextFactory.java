@@ -74,6 +74,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private ExecutorService cacheExecutor;
     private ScheduledExecutorService rebuildScheduler;
     private volatile CertificateResolver resolver;
+    private volatile String engine = "JSSE";
 
     public DynamicSniSslContextFactory()
     {
@@ -135,8 +136,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         this.resolver = resolver;
         addBean(store, false);
         addBean(statistics, false);
+        engine = chooseEngine();
         super.doStart();
-        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", store, getCacheMaxEntries(),
+        LOG.info("Dynamic SNI ready engine={} store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", engine, store, getCacheMaxEntries(),
             getCacheMaxBytes(), getUnknownHostPolicy(), hostedNames == null ? getHostedNames() : hostedNames, defaultCredential == null ? "none" : defaultCredential);
     }
 
@@ -159,6 +161,36 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (rebuildScheduler != null)
             rebuildScheduler.shutdownNow();
         rebuildScheduler = null;
+    }
+
+    /**
+     * With {@code jetty.sslContext.provider=Conscrypt}: Conscrypt (registered here unless Jetty's ALPN
+     * processor already did) when its native library loads on this machine; otherwise the JDK's
+     * engine, said in one warning, so that the server still starts.
+     *
+     * @return the engine the handshakes will run on
+     */
+    private String chooseEngine()
+    {
+        String provider = getProvider();
+        if (provider == null)
+            return "JSSE";
+        if (!Conscrypts.PROVIDER.equals(provider))
+            return provider;
+        String unavailable;
+        try
+        {
+            unavailable = Conscrypts.install();
+        }
+        catch (LinkageError x)
+        {
+            unavailable = "the Conscrypt jar is not on the class path (" + x + ")";
+        }
+        if (unavailable == null)
+            return "Conscrypt " + Conscrypts.version();
+        LOG.warn("TLS runs on the JDK's engine (JSSE), not Conscrypt: jetty.sslContext.provider=Conscrypt but {}", unavailable);
+        setProvider(null);
+        return "JSSE";
     }
 
     /**
@@ -296,6 +328,13 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         CertificateResolver r = resolver;
         if (r != null)
             r.evictAll();
+    }
+
+    /** @return the TLS engine the handshakes run on: {@code JSSE} or {@code Conscrypt <version>} */
+    @ManagedAttribute("TLS engine the handshakes run on (JSSE or Conscrypt)")
+    public String getEngine()
+    {
+        return engine;
     }
 
     @ManagedAttribute("Resolution statistics")
