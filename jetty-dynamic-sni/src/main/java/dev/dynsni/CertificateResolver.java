@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
@@ -145,12 +146,23 @@ final class CertificateResolver
     CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
+        this(store, masterKeys, defaultCredential, policyRejects, hostedNames, sniRequired, lookupTimeoutMillis, sizing, statistics, executor, ticker, UnaryOperator.identity());
+    }
+
+    /**
+     * @param engineForm gives each credential (the default one, and each one entering L1) the form
+     *                   the TLS engine uses as it is; identity on JSSE
+     */
+    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
+                        long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker,
+                        UnaryOperator<Credential> engineForm)
+    {
         Thread builder = new Thread(() ->
         {
             try
             {
                 Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
-                    sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker),
+                    sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker, engineForm),
                     Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build(),
                     Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).maximumSize(100_000).build());
                 tables = t;
@@ -164,7 +176,7 @@ final class CertificateResolver
         }, "dynsni-resolver-start");
         builder.setDaemon(true);
         builder.start();
-        this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
+        this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{engineForm.apply(defaultCredential)}, 0);
         this.policyRejects = policyRejects;
         this.hostedNames = hostedNames;
         this.sniRequired = sniRequired;

@@ -1,8 +1,13 @@
 package dev.dynsni;
 
+import java.security.GeneralSecurityException;
+import java.security.KeyFactory;
+import java.security.PrivateKey;
 import java.security.Security;
+import java.security.spec.PKCS8EncodedKeySpec;
 import javax.net.ssl.SSLEngine;
 
+import dev.dynsni.core.Credential;
 import org.conscrypt.Conscrypt;
 
 /**
@@ -47,6 +52,30 @@ final class Conscrypts
                 cause = cause.getCause();
             }
             return "its native library cannot be loaded on " + System.getProperty("os.name") + "/" + System.getProperty("os.arch") + " (" + cause + ")";
+        }
+    }
+
+    /**
+     * The credential with its private key in Conscrypt's native form (BoringSSL's), so that
+     * Conscrypt uses the key as it is instead of re-encoding and parsing it on every handshake, as
+     * it does with a JDK key.
+     *
+     * @return the credential with a native key; the credential itself for a key type Conscrypt
+     *     cannot hold (it then converts it per handshake, as before)
+     */
+    static Credential withNativeKey(Credential credential)
+    {
+        PrivateKey key = credential.getPrivateKey();
+        if (!"EC".equals(key.getAlgorithm()) && !"RSA".equals(key.getAlgorithm()))
+            return credential;
+        try
+        {
+            PrivateKey converted = KeyFactory.getInstance(key.getAlgorithm(), PROVIDER).generatePrivate(new PKCS8EncodedKeySpec(key.getEncoded()));
+            return credential.withPrivateKey(converted);
+        }
+        catch (GeneralSecurityException | RuntimeException x)
+        {
+            return credential;
         }
     }
 

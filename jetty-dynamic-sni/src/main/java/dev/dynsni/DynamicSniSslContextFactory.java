@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.KeyManager;
 
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -113,8 +114,11 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             rebuildScheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dynsni-rebuild"));
         CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), getCacheMaxBytes(), Duration.ofSeconds(getCacheRefreshSeconds()),
             getNegativeCacheMaxEntries(), Duration.ofSeconds(getNegativeCacheTtlSeconds()));
+        engine = chooseEngine();
+        // On Conscrypt, L1 holds every key in BoringSSL's form: no key conversion per handshake.
+        UnaryOperator<Credential> engineForm = engine.startsWith(Conscrypts.PROVIDER) ? Conscrypts::withNativeKey : UnaryOperator.identity();
         CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
-            isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker);
+            isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
@@ -136,7 +140,6 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         this.resolver = resolver;
         addBean(store, false);
         addBean(statistics, false);
-        engine = chooseEngine();
         super.doStart();
         LOG.info("Dynamic SNI ready engine={} store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", engine, store, getCacheMaxEntries(),
             getCacheMaxBytes(), getUnknownHostPolicy(), hostedNames == null ? getHostedNames() : hostedNames, defaultCredential == null ? "none" : defaultCredential);

@@ -3,6 +3,7 @@ package dev.dynsni;
 import java.security.cert.X509Certificate;
 
 import dev.dynsni.core.CertificateRecord;
+import dev.dynsni.core.Credential;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
@@ -133,6 +134,23 @@ class ConscryptHandshakeTest
         assertEquals(handshakes, statistics.getServedDynamic() - servedBefore, "one resolution per handshake");
         // one L1 question per handshake, the prefetch's: the key manager used the hand-over
         assertEquals(handshakes, statistics.getL1Hits() + statistics.getL1Misses() + statistics.getNegativeHits() - l1Before);
+    }
+
+    @Test
+    void l1HoldsConscryptNativeKeys_andServesThem() throws Exception
+    {
+        IssuedCertificate ec = PKI.ec("native.conscrypt.test");
+        IssuedCertificate rsa = PKI.rsa("native.conscrypt.test");
+        put("native.conscrypt.test", ec);
+        put("native.conscrypt.test", rsa);
+        assertEquals(ec.fingerprint(), fp(client.handshake(server.port(), "native.conscrypt.test").leaf()));
+        HostCredentials held = factory.getResolver().cache().peek("native.conscrypt.test");
+        assertEquals(2, held.credentials.length);
+        for (Credential credential : held.credentials)
+        {
+            String keyClass = credential.getPrivateKey().getClass().getName();
+            assertTrue(keyClass.startsWith("org.conscrypt."), credential.getKeyType() + " key held as " + keyClass);
+        }
     }
 
     private void assertServed(IssuedCertificate expected, String protocol, String... options) throws Exception
