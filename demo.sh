@@ -3,7 +3,7 @@
 # tenants over HTTPS and HTTP/2, each with its own certificate picked at handshake time from
 # PostgreSQL (through Redis). Nothing is loaded at start.
 #
-#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--wars W] [--rebuild] [--smoke] [--help]
+#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--wars W] [--engine E] [--rebuild] [--smoke] [--help]
 #
 # PostgreSQL and Redis: DYNSNI_JDBC_URL / DYNSNI_REDIS_URL when set (the demo then uses the schema
 # ${DYNSNI_JDBC_SCHEMA:-dynsni_demo} and the key prefix ${DYNSNI_REDIS_KEY_PREFIX:-dynsni-demo:});
@@ -15,6 +15,7 @@ TENANTS=1000
 PORT=8443
 RSA=10
 WARS=0
+ENGINE=auto
 REBUILD=false
 SMOKE=false
 DOMAIN=demo.test
@@ -30,6 +31,8 @@ Options:
   --rsa K       tenants t1..tK also get an RSA certificate (default $RSA)
   --wars W      tenants t1..tW get a WAR of their own, bound to their name by virtualHosts
                 (docs/hosting.md); the shared WAR answers the others (default $WARS)
+  --engine E    TLS engine: conscrypt (BoringSSL, the dynamic-sni-conscrypt module) or jsse
+                (the JDK's); default: conscrypt where its native library loads, else jsse
   --rebuild     rebuild the Jetty home and the WAR even if they exist
   --smoke       run the printed client commands, then stop everything and exit
   --help        this text
@@ -46,6 +49,8 @@ while [ $# -gt 0 ]; do
         --rsa=*) RSA="${1#*=}"; shift ;;
         --wars) WARS="${2:?--wars needs a number}"; shift 2 ;;
         --wars=*) WARS="${1#*=}"; shift ;;
+        --engine) ENGINE="${2:?--engine needs jsse or conscrypt}"; shift 2 ;;
+        --engine=*) ENGINE="${1#*=}"; shift ;;
         --rebuild) REBUILD=true; shift ;;
         --smoke) SMOKE=true; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -57,6 +62,10 @@ for n in "$TENANTS" "$PORT" "$RSA" "$WARS"; do
         ''|*[!0-9]*) echo "demo.sh: '$n' is not a number" >&2; exit 2 ;;
     esac
 done
+case "$ENGINE" in
+    auto|jsse|conscrypt) ;;
+    *) echo "demo.sh: --engine must be jsse or conscrypt, not '$ENGINE'" >&2; exit 2 ;;
+esac
 [ "$TENANTS" -ge 1 ] || { echo "demo.sh: --tenants must be at least 1" >&2; exit 2; }
 [ "$RSA" -le "$TENANTS" ] || RSA="$TENANTS"
 [ "$WARS" -lt "$TENANTS" ] || { echo "demo.sh: --wars must be less than --tenants ($TENANTS): the shared WAR answers the other tenants" >&2; exit 2; }
@@ -226,12 +235,16 @@ IMPORT_TIME=$(elapsed "$T")
 
 # ---- Jetty base: stock modules + dynamic-sni, the WAR as ROOT
 
-say "Creating the Jetty base $BASE (--add-modules=dynamic-sni,https,http2,ee10-deploy)"
+# The fastest engine by default: Conscrypt (shipped with the overlay); where its native library cannot
+# load, the node itself falls back to JSSE with one warning, and the line below says which one runs.
+if [ "$ENGINE" = jsse ]; then MODULE=dynamic-sni; else MODULE=dynamic-sni-conscrypt; fi
+MODULES="$MODULE,https,http2,ee10-deploy"
+say "Creating the Jetty base $BASE (--add-modules=$MODULES)"
 rm -rf "$BASE"
 mkdir -p "$BASE"
 HOME_ABS="$ROOT/$HOME_DIR"
-(cd "$BASE" && java -jar "$HOME_ABS/start.jar" --add-modules=dynamic-sni,https,http2,ee10-deploy >/dev/null 2>&1) \
-    || die "start.jar --add-modules failed (see: cd $BASE && java -jar $HOME_ABS/start.jar --add-modules=dynamic-sni,https,http2,ee10-deploy)"
+(cd "$BASE" && java -jar "$HOME_ABS/start.jar" --add-modules="$MODULES" >/dev/null 2>&1) \
+    || die "start.jar --add-modules failed (see: cd $BASE && java -jar $HOME_ABS/start.jar --add-modules=$MODULES)"
 cat >>"$BASE/start.d/dynamic-sni.ini" <<EOF
 
 ## Written by demo.sh
@@ -320,6 +333,15 @@ done
 $READY || die "Jetty did not answer within 60 s: see $LOG"
 JETTY_TIME=$(elapsed "$T")
 TOTAL_TIME=$(elapsed "$T0")
+# Which engine runs, as the node logged it ("Dynamic SNI ready engine=Conscrypt 2.6.0 store=...")
+RUNNING=$(sed -n 's/.*Dynamic SNI ready engine=\(.*\) store=.*/\1/p' "$LOG" | head -n 1)
+[ -n "$RUNNING" ] || RUNNING="unknown (see $LOG)"
+say "TLS engine: $RUNNING"
+if [ "$ENGINE" = conscrypt ] && [ "${RUNNING#Conscrypt}" = "$RUNNING" ]; then
+    say "--engine conscrypt was asked for but Conscrypt cannot run here: $(grep -m 1 'not Conscrypt' "$LOG" | sed 's/.*but //')"
+fi
+CONSCRYPT=false
+[ "${RUNNING#Conscrypt}" != "$RUNNING" ] && CONSCRYPT=true
 
 # Paths as typed from the current directory of the caller.
 if [ "$CALLER_DIR" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
@@ -353,6 +375,7 @@ fi
 cat <<EOF
 
   jetty-dynamic-sni demo ready: $TENANTS tenants (t1..t$TENANTS.$DOMAIN, t1..t$RSA also RSA, *.wild.$DOMAIN)$( [ "$WARS" -gt 0 ] && printf ', t1..t%s with a WAR of their own' "$WARS" )
+  TLS engine $RUNNING$( $CONSCRYPT && [ -n "$RSA_HOST" ] && printf ' (a client that verifies only RSA fails on the tenants with both keys there: README, Engines)' )
   Jetty ready ${JETTY_TIME}s after launch; total ${TOTAL_TIME}s (certificates ${GEN_TIME}s, import ${IMPORT_TIME}s)
   PostgreSQL $JDBC_URL (schema $SCHEMA), Redis $REDIS_URL
   Jetty base $BASE, log $LOG
@@ -361,7 +384,7 @@ cat <<EOF
 
     $CMD_H1
     $CMD_H2
-$( [ -n "$RSA_HOST" ] && printf '    %s\n' "$CMD_RSA" )
+$( [ -n "$RSA_HOST" ] && ! $CONSCRYPT && printf '    %s\n' "$CMD_RSA" )
     $CMD_WILD
     $CMD_421
     $CMD_OPENSSL
@@ -390,7 +413,7 @@ if $SMOKE; then
     }
     run "<h1>Tenant ${HOST%%.*} " "$CMD_H1"
     run "\"alpn\":\"h2\"" "$CMD_H2"
-    [ -n "$RSA_HOST" ] && run "\"keyType\":\"RSA" "$CMD_RSA"
+    [ -n "$RSA_HOST" ] && ! $CONSCRYPT && run "\"keyType\":\"RSA" "$CMD_RSA"
     run "\"sans\":\\[\"\\*.wild.$DOMAIN\"\\]" "$CMD_WILD"
     run "^421$" "$CMD_421"
     run "Verification: OK" "$CMD_OPENSSL"

@@ -7,6 +7,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SNIServerName;
@@ -44,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * ({@link #handOver}); the key manager takes it back ({@link #resolve(SSLSession, SSLEngine)}) and
  * uses it when it is for the SNI the engine parsed, so a handshake reads each tier at most once,
  * whatever L1 evicted meanwhile. Answers are held with weak keys and a short expiry: an engine that
- * never reaches the key manager (a resumed session, a client gone) costs nothing.</p>
+ * never reaches the key manager (a resumed session, a client gone) costs nothing. Conscrypt hands
+ * the key manager the engine it wraps, not Jetty's: its answers wait under the peer address both
+ * engines report, for 30 s at most.</p>
  *
  * <p><b>Start.</b> The in-process tables (Caffeine loads a hundred classes for them, about half a
  * second on a fresh JVM) are built on a thread of their own, in parallel with the rest of the
@@ -85,9 +88,45 @@ final class CertificateResolver
     {
     }
 
-    /** L1 and the prefetch's hand-overs, built at start on a thread of their own. */
-    private record Tables(CredentialCache cache, Cache<SSLEngine, HandOver> handOvers)
+    /**
+     * Where a Conscrypt engine's hand-over waits: Conscrypt asks the key manager with the engine it
+     * wraps, not the one Jetty holds, but both answer the same peer address.
+     */
+    private record Peer(String host, int port)
     {
+        static Peer of(SSLEngine engine)
+        {
+            String host = engine.getPeerHost();
+            int port = engine.getPeerPort();
+            return host == null || port <= 0 ? null : new Peer(host, port);
+        }
+    }
+
+    /**
+     * L1 and the prefetch's hand-overs, built at start on a thread of their own: JSSE's by engine
+     * (weak keys), Conscrypt's by peer address (a short expiry bounds what is never taken back).
+     */
+    private record Tables(CredentialCache cache, Cache<SSLEngine, HandOver> handOvers, Cache<Peer, HandOver> peerHandOvers)
+    {
+        HandOver take(SSLEngine engine)
+        {
+            if (!Conscrypts.isConscrypt(engine))
+                return handOvers.asMap().remove(engine);
+            Peer peer = Peer.of(engine);
+            return peer == null ? null : peerHandOvers.asMap().remove(peer);
+        }
+
+        void put(SSLEngine engine, HandOver handOver)
+        {
+            if (!Conscrypts.isConscrypt(engine))
+            {
+                handOvers.put(engine, handOver);
+                return;
+            }
+            Peer peer = Peer.of(engine);
+            if (peer != null)
+                peerHandOvers.put(peer, handOver);
+        }
     }
 
     private final CompletableFuture<Tables> built = new CompletableFuture<>();
@@ -107,13 +146,25 @@ final class CertificateResolver
     CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
+        this(store, masterKeys, defaultCredential, policyRejects, hostedNames, sniRequired, lookupTimeoutMillis, sizing, statistics, executor, ticker, UnaryOperator.identity());
+    }
+
+    /**
+     * @param engineForm gives each credential (the default one, and each one entering L1) the form
+     *                   the TLS engine uses as it is; identity on JSSE
+     */
+    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
+                        long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker,
+                        UnaryOperator<Credential> engineForm)
+    {
         Thread builder = new Thread(() ->
         {
             try
             {
                 Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
-                    sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker),
-                    Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build());
+                    sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker, engineForm),
+                    Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build(),
+                    Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).maximumSize(100_000).build());
                 tables = t;
                 built.complete(t);
             }
@@ -125,7 +176,7 @@ final class CertificateResolver
         }, "dynsni-resolver-start");
         builder.setDaemon(true);
         builder.start();
-        this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{defaultCredential}, 0);
+        this.defaultCredentials = defaultCredential == null ? null : new HostCredentials(defaultCredential.getName(), new Credential[]{engineForm.apply(defaultCredential)}, 0);
         this.policyRejects = policyRejects;
         this.hostedNames = hostedNames;
         this.sniRequired = sniRequired;
@@ -183,7 +234,7 @@ final class CertificateResolver
     {
         Tables t = tables;
         if (t != null && engine != null && host != null)
-            t.handOvers().put(engine, new HandOver(host, credentials, gaveUp));
+            t.put(engine, new HandOver(host, credentials, gaveUp));
     }
 
     /** @return the longest a connection or handshake waits for a lookup, ms */
@@ -206,7 +257,7 @@ final class CertificateResolver
         Tables t = tables;
         if (t == null)
             t = awaitTables();
-        HandOver handed = engine == null || t == null ? null : t.handOvers().asMap().remove(engine);
+        HandOver handed = engine == null || t == null ? null : t.take(engine);
         String raw = requestedHost(session);
         if (raw == null)
         {

@@ -11,6 +11,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.UnaryOperator;
 
 import com.github.benmanes.caffeine.cache.AsyncLoadingCache;
 import com.github.benmanes.caffeine.cache.Cache;
@@ -79,10 +80,22 @@ final class CredentialCache
     private final ConcurrentHashMap<String, Long> changedAt = new ConcurrentHashMap<>();
     /** Invalid records already logged, by name|fingerprint-ish key, so each is logged once. */
     private final Set<String> loggedInvalid = ConcurrentHashMap.newKeySet();
+    private final UnaryOperator<Credential> engineForm;
 
     CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
     {
+        this(store, masterKeys, statistics, maxEntries, maxBytes, refreshAfterWrite, negativeMaxEntries, negativeTtl, executor, ticker, UnaryOperator.identity());
+    }
+
+    /**
+     * @param engineForm gives each parsed credential the form the TLS engine uses as it is (Conscrypt:
+     *                   a native key), once, when it enters L1
+     */
+    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
+                    long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker, UnaryOperator<Credential> engineForm)
+    {
+        this.engineForm = engineForm;
         this.store = store;
         this.masterKeys = masterKeys;
         this.statistics = statistics;
@@ -223,7 +236,7 @@ final class CredentialCache
         {
             try
             {
-                valid.add(CredentialParser.parse(record, masterKeys, now, certificates));
+                valid.add(engineForm.apply(CredentialParser.parse(record, masterKeys, now, certificates)));
             }
             catch (InvalidCredentialException x)
             {

@@ -14,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.UnaryOperator;
 import javax.net.ssl.KeyManager;
 
 import com.github.benmanes.caffeine.cache.Ticker;
@@ -74,6 +75,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private ExecutorService cacheExecutor;
     private ScheduledExecutorService rebuildScheduler;
     private volatile CertificateResolver resolver;
+    private volatile String engine = "JSSE";
 
     public DynamicSniSslContextFactory()
     {
@@ -112,8 +114,11 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             rebuildScheduler = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "dynsni-rebuild"));
         CertificateResolver.CacheSizing sizing = new CertificateResolver.CacheSizing(getCacheMaxEntries(), getCacheMaxBytes(), Duration.ofSeconds(getCacheRefreshSeconds()),
             getNegativeCacheMaxEntries(), Duration.ofSeconds(getNegativeCacheTtlSeconds()));
+        engine = chooseEngine();
+        // On Conscrypt, L1 holds every key in BoringSSL's form: no key conversion per handshake.
+        UnaryOperator<Credential> engineForm = engine.startsWith(Conscrypts.PROVIDER) ? Conscrypts::withNativeKey : UnaryOperator.identity();
         CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
-            isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker);
+            isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
@@ -136,7 +141,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         addBean(store, false);
         addBean(statistics, false);
         super.doStart();
-        LOG.info("Dynamic SNI ready store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", store, getCacheMaxEntries(),
+        LOG.info("Dynamic SNI ready engine={} store={} cacheMaxEntries={} cacheMaxBytes={} unknownHostPolicy={} hostedNames={} default={}", engine, store, getCacheMaxEntries(),
             getCacheMaxBytes(), getUnknownHostPolicy(), hostedNames == null ? getHostedNames() : hostedNames, defaultCredential == null ? "none" : defaultCredential);
     }
 
@@ -159,6 +164,36 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (rebuildScheduler != null)
             rebuildScheduler.shutdownNow();
         rebuildScheduler = null;
+    }
+
+    /**
+     * With {@code jetty.sslContext.provider=Conscrypt}: Conscrypt (registered here unless Jetty's ALPN
+     * processor already did) when its native library loads on this machine; otherwise the JDK's
+     * engine, said in one warning, so that the server still starts.
+     *
+     * @return the engine the handshakes will run on
+     */
+    private String chooseEngine()
+    {
+        String provider = getProvider();
+        if (provider == null)
+            return "JSSE";
+        if (!Conscrypts.PROVIDER.equals(provider))
+            return provider;
+        String unavailable;
+        try
+        {
+            unavailable = Conscrypts.install();
+        }
+        catch (LinkageError x)
+        {
+            unavailable = "the Conscrypt jar is not on the class path (" + x + ")";
+        }
+        if (unavailable == null)
+            return "Conscrypt " + Conscrypts.version();
+        LOG.warn("TLS runs on the JDK's engine (JSSE), not Conscrypt: jetty.sslContext.provider=Conscrypt but {}", unavailable);
+        setProvider(null);
+        return "JSSE";
     }
 
     /**
@@ -296,6 +331,13 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         CertificateResolver r = resolver;
         if (r != null)
             r.evictAll();
+    }
+
+    /** @return the TLS engine the handshakes run on: {@code JSSE} or {@code Conscrypt <version>} */
+    @ManagedAttribute("TLS engine the handshakes run on (JSSE or Conscrypt)")
+    public String getEngine()
+    {
+        return engine;
     }
 
     @ManagedAttribute("Resolution statistics")

@@ -1,9 +1,11 @@
 package dev.dynsni;
 
+import java.lang.ref.WeakReference;
 import java.net.Socket;
 import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
+import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
@@ -23,6 +25,16 @@ import org.slf4j.LoggerFactory;
  * thread right after a non-null alias; the chosen credential is kept in a thread-local so both
  * return parts of exactly that credential, whatever the cache holds by then. Nothing thrown here
  * reaches the engine: errors are counted and answered with {@code null}, which makes it send an alert.</p>
+ *
+ * <p><b>Conscrypt</b> asks differently: once per key type of the enabled TLS 1.2 cipher suites
+ * ({@code EC}, {@code RSA}), installing every non-null answer, the last one winning, and its
+ * handshake session forgets {@code putValue} between calls. So on Conscrypt the handshake is
+ * resolved on its first call (memoised per thread for the engine, since all calls come from one
+ * method on one thread), one credential is picked, and only the call for that key type gets an
+ * alias. The pick follows the client's signature algorithms as the handshake session reports them;
+ * Conscrypt 2.6.0's server asks before BoringSSL has read them and reports its fallback list (every
+ * RSA and ECDSA scheme), so a host with both an EC and an RSA certificate serves EC on Conscrypt
+ * and a client that cannot verify ECDSA fails there (it gets RSA on JSSE).</p>
  */
 final class SniKeyManager extends X509ExtendedKeyManager
 {
@@ -32,6 +44,12 @@ final class SniKeyManager extends X509ExtendedKeyManager
     private final CertificateResolver resolver;
     private final DynamicSniStatistics statistics;
     private final ThreadLocal<Credential> chosen = new ThreadLocal<>();
+    private final ThreadLocal<ConscryptChoice> conscryptChoice = new ThreadLocal<>();
+
+    /** The credential picked for one Conscrypt handshake (null: none), held for its further calls. */
+    private record ConscryptChoice(WeakReference<SSLEngine> engine, Credential credential)
+    {
+    }
 
     SniKeyManager(CertificateResolver resolver, DynamicSniStatistics statistics)
     {
@@ -57,6 +75,8 @@ final class SniKeyManager extends X509ExtendedKeyManager
         {
             if (session == null || keyType == null)
                 return null;
+            if (Conscrypts.isConscrypt(engine))
+                return chooseOnConscrypt(keyType, session, engine);
             CertificateResolver.Resolution resolution = (CertificateResolver.Resolution)session.getValue(RESOLUTION_ATTRIBUTE);
             if (resolution == null)
             {
@@ -77,6 +97,67 @@ final class SniKeyManager extends X509ExtendedKeyManager
             if (LOG.isDebugEnabled())
                 LOG.debug("Key manager failed keyType={}", keyType, x);
             return null;
+        }
+    }
+
+    private String chooseOnConscrypt(String keyType, SSLSession session, SSLEngine engine)
+    {
+        ConscryptChoice choice = conscryptChoice.get();
+        if (choice == null || choice.engine().get() != engine)
+        {
+            CertificateResolver.Resolution resolution = resolver.resolve(session, engine);
+            choice = new ConscryptChoice(new WeakReference<>(engine), pick(resolution, session, engine));
+            conscryptChoice.set(choice);
+            if (LOG.isDebugEnabled())
+                LOG.debug("Conscrypt handshake sni={} keyType={} chosen={} peerSignatureAlgorithms={}", resolution.host(), keyType,
+                    choice.credential() == null ? null : choice.credential().getAlias(), String.join(",", peerSignatureAlgorithms(session)));
+        }
+        Credential credential = choice.credential();
+        if (credential == null || !credential.getKeyType().equals(keyType))
+            return null;
+        chosen.set(credential);
+        return credential.getAlias();
+    }
+
+    /**
+     * @return the one credential a Conscrypt handshake gets, among the key types Conscrypt will ask
+     *     for (those of the enabled TLS 1.2 suites): EC unless the session says the client can verify
+     *     RSA but not ECDSA
+     */
+    private static Credential pick(CertificateResolver.Resolution resolution, SSLSession session, SSLEngine engine)
+    {
+        long now = System.currentTimeMillis();
+        boolean asksEc = false;
+        boolean asksRsa = false;
+        for (String suite : engine.getEnabledCipherSuites())
+        {
+            asksEc |= suite.contains("_ECDSA_");
+            asksRsa |= suite.contains("_RSA_");
+        }
+        Credential ec = asksEc ? resolution.select("EC", now) : null;
+        Credential rsa = asksRsa ? resolution.select("RSA", now) : null;
+        if (ec == null || rsa == null)
+            return ec != null ? ec : rsa;
+        boolean clientEc = false;
+        boolean clientRsa = false;
+        for (String algorithm : peerSignatureAlgorithms(session))
+        {
+            clientEc |= algorithm.endsWith("withECDSA");
+            clientRsa |= algorithm.endsWith("withRSA") || algorithm.equals("RSASSA-PSS");
+        }
+        return clientEc || !clientRsa ? ec : rsa;
+    }
+
+    private static String[] peerSignatureAlgorithms(SSLSession session)
+    {
+        try
+        {
+            String[] algorithms = session instanceof ExtendedSSLSession extended ? extended.getPeerSupportedSignatureAlgorithms() : null;
+            return algorithms == null ? new String[0] : algorithms;
+        }
+        catch (UnsupportedOperationException x)
+        {
+            return new String[0];
         }
     }
 

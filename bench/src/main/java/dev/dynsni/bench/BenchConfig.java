@@ -57,6 +57,8 @@ final class BenchConfig
     final int tenants;
     final double zipf;
     final int clientThreads;
+    /** TLS engines of table 2: {@code jsse}, {@code conscrypt}, each with its own static row. */
+    final List<String> engines;
     final double warmupSeconds;
     final double seconds;
     final double latencySeconds;
@@ -115,6 +117,7 @@ final class BenchConfig
         tenants = Integer.parseInt(knob.apply("TENANTS", "10000"));
         zipf = Double.parseDouble(knob.apply("ZIPF", "1.0"));
         clientThreads = Integer.parseInt(knob.apply("CLIENT_THREADS", "16"));
+        engines = List.of(knob.apply("ENGINES", "jsse,conscrypt").split(","));
         warmupSeconds = Double.parseDouble(knob.apply("WARMUP_SECONDS", "5"));
         seconds = Double.parseDouble(knob.apply("SECONDS", "15"));
         latencySeconds = Double.parseDouble(knob.apply("LATENCY_SECONDS", "10"));

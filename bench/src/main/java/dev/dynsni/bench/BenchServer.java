@@ -2,6 +2,7 @@ package dev.dynsni.bench;
 
 import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
+import java.security.Security;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -11,6 +12,7 @@ import dev.dynsni.core.Credential;
 import dev.dynsni.DynamicSniSslContextFactory;
 import dev.dynsni.DynamicSniStatistics;
 import dev.dynsni.PrefetchingSslConnectionFactory;
+import org.conscrypt.Conscrypt;
 import org.eclipse.jetty.alpn.server.ALPNServerConnectionFactory;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http2.server.HTTP2ServerConnectionFactory;
@@ -37,7 +39,8 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *
  * <p>{@code --mode static --keystore FILE --password PW}: Jetty's stock {@code SslContextFactory.Server}
  * with that keystore. {@code --mode dynamic --jdbc-url URL --schema S [--redis ADDR --prefix P]
- * [--cache N]}: {@link DynamicSniSslContextFactory}. Prints {@code READY tls=PORT control=PORT}.</p>
+ * [--cache N]}: {@link DynamicSniSslContextFactory}. {@code --provider Conscrypt}, in either mode: TLS on
+ * Conscrypt (BoringSSL). Prints {@code READY tls=PORT control=PORT}.</p>
  */
 public final class BenchServer
 {
@@ -69,6 +72,15 @@ public final class BenchServer
             ssl = dynamic;
         }
 
+        // --provider Conscrypt: the TLS engine of the dynamic-sni-conscrypt module, for both modes
+        String provider = args.get("provider", "");
+        if (!provider.isEmpty())
+        {
+            if ("Conscrypt".equals(provider) && Security.getProvider(provider) == null)
+                Security.addProvider(Conscrypt.newProvider());
+            ssl.setProvider(provider);
+        }
+
         QueuedThreadPool threads = new QueuedThreadPool(args.integer("max-threads", 200));
         threads.setName("bench");
         Server server = new Server(threads);
@@ -96,7 +108,18 @@ public final class BenchServer
                 if (request.getConnectionMetaData().getConnector() != control)
                     body = "ok\n";
                 else
-                    body = control(factory, request);
+                {
+                    try
+                    {
+                        body = control(factory, request);
+                    }
+                    catch (Exception x)
+                    {
+                        // the harness only sees a 500: say why in this server's log
+                        x.printStackTrace();
+                        throw x;
+                    }
+                }
                 response.setStatus(200);
                 response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain");
                 Content.Sink.write(response, true, body, callback);

@@ -41,15 +41,37 @@ final class ServerProcess implements AutoCloseable
 
     static ServerProcess staticServer(BenchConfig config, Path keystore) throws Exception
     {
-        return start(config, "server-static", List.of("--mode", "static", "--keystore", keystore.toString(), "--password", BenchData.PASSWORD));
+        return staticServer(config, keystore, "jsse");
+    }
+
+    /** @param engine {@code jsse} or {@code conscrypt} */
+    static ServerProcess staticServer(BenchConfig config, Path keystore, String engine) throws Exception
+    {
+        List<String> args = new ArrayList<>(List.of("--mode", "static", "--keystore", keystore.toString(), "--password", BenchData.PASSWORD));
+        return start(config, "server-static-" + engine, withEngine(args, engine));
     }
 
     static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries) throws Exception
     {
+        return dynamic(config, name, schema, redisPrefix, cacheEntries, "jsse");
+    }
+
+    /** @param engine {@code jsse} or {@code conscrypt} */
+    static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries, String engine) throws Exception
+    {
         List<String> args = new ArrayList<>(List.of("--mode", "dynamic", "--jdbc-url", config.jdbcUrl, "--schema", schema, "--cache", Long.toString(cacheEntries)));
         if (redisPrefix != null)
             args.addAll(List.of("--redis", config.redisAddress, "--prefix", redisPrefix));
-        return start(config, name, args);
+        return start(config, "jsse".equals(engine) ? name : name + "-" + engine, withEngine(args, engine));
+    }
+
+    private static List<String> withEngine(List<String> args, String engine)
+    {
+        if ("conscrypt".equals(engine))
+            args.addAll(List.of("--provider", "Conscrypt"));
+        else if (!"jsse".equals(engine))
+            throw new IllegalArgumentException("unknown engine " + engine + " (BENCH_ENGINES: jsse, conscrypt)");
+        return args;
     }
 
     InetSocketAddress address()

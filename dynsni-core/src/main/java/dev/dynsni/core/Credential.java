@@ -59,6 +59,17 @@ public final class Credential
         this.estimatedBytes = HeapEstimate.own(alias.length(), chain.length) + (partBytes >= 0 ? partBytes : HeapEstimate.parts(privateKey, chain));
     }
 
+    /**
+     * @param key the same private key in another form (e.g. a TLS engine's native one)
+     * @return this credential holding that key; same alias, chain and estimated heap
+     */
+    public Credential withPrivateKey(PrivateKey key)
+    {
+        String fingerprint = alias.substring(alias.lastIndexOf('|') + 1);
+        return new Credential(getName(), keyType, chain, key, fingerprint, version, notBeforeMillis, notAfterMillis,
+            estimatedBytes - HeapEstimate.own(alias.length(), chain.length));
+    }
+
     /** @return the stored name this credential was found under: an exact host or {@code *.parent} */
     public String getName()
     {

@@ -14,6 +14,7 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
+import dev.dynsni.core.MasterKeys;
 import dev.dynsni.core.pki.CertificateAuthority;
 import dev.dynsni.core.pki.IssuedCertificate;
 import dev.dynsni.testing.TestServices;
@@ -61,6 +62,37 @@ final class Tenants
         }
         issued.put(host, certificate);
         return certificate;
+    }
+
+    /** Inserts the certificate with its private key encrypted under the master key, as {@code dynsni import} does with one. */
+    IssuedCertificate putEncrypted(String host, IssuedCertificate certificate, MasterKeys keys) throws Exception
+    {
+        awaitTable();
+        try (Connection connection = DriverManager.getConnection(jdbcUrl);
+             PreparedStatement insert = connection.prepareStatement("INSERT INTO " + schema + ".certificate (host, key_type, chain_pem, key_pem, key_encoding) VALUES (?, ?, ?, ?, ?) " +
+                 "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem, key_encoding = excluded.key_encoding"))
+        {
+            insert.setString(1, host);
+            insert.setString(2, certificate.keyType());
+            insert.setString(3, certificate.chainPem());
+            insert.setString(4, keys.encrypt(host, certificate.keyType(), certificate.pkcs8KeyPem()));
+            insert.setString(5, keys.currentEncoding());
+            insert.executeUpdate();
+        }
+        issued.put(host, certificate);
+        return certificate;
+    }
+
+    /** Deletes every certificate of a stored name. */
+    void delete(String host) throws Exception
+    {
+        try (Connection connection = DriverManager.getConnection(jdbcUrl);
+             PreparedStatement delete = connection.prepareStatement("DELETE FROM " + schema + ".certificate WHERE host = ?"))
+        {
+            delete.setString(1, host);
+            delete.executeUpdate();
+        }
+        issued.remove(host);
     }
 
     IssuedCertificate putEc(String host) throws Exception
