@@ -127,11 +127,22 @@ jetty.server.default.showContexts?=false
 ## ever waits on Redis or PostgreSQL. false: the key manager waits (up to lookupTimeoutMillis).
 # jetty.dynamicSni.prefetch=true
 
-## Largest ClientHello accepted before the handshake, in bytes (at most one TLS packet, 16709).
-# jetty.dynamicSni.prefetch.maxClientHelloBytes=16389
+## Longest time from a connection's opening to the end of its TLS handshake, in milliseconds,
+## whatever the client sends and however slowly; the connection is closed when it runs out.
+# jetty.dynamicSni.prefetch.handshakeTimeoutMillis=10000
 
-## Longest time a client may take to send its ClientHello, in milliseconds.
-# jetty.dynamicSni.prefetch.clientHelloTimeoutMillis=10000
+## Most bytes one connection buffers for its ClientHello, record headers included (the largest
+## ClientHello the JDK accepts takes 32787 in full records); a longer one is handed to TLS without a
+## prefetch.
+# jetty.dynamicSni.prefetch.maxClientHelloBytes=65536
+
+## Most connections of a connector between their opening and the end of their TLS handshake; a
+## connection beyond it is closed at once.
+# jetty.dynamicSni.prefetch.maxPendingHandshakes=10000
+
+## Most bytes the connections of a connector buffer before TLS starts (33554432 = 32 MiB); when they
+## are reached, a new connection is closed at once and a connection needing more is closed.
+# jetty.dynamicSni.prefetch.maxBufferedBytes=33554432
 
 ## Longest a connection waits for its lookup before the handshake goes on under the unknown-host
 ## policy, in milliseconds; 0: lookupTimeoutMillis.

@@ -83,7 +83,7 @@ final class CertificateResolver
         }
     }
 
-    /** What a prefetch learned before the engine existed. */
+    /** What a prefetch learned before the engine existed; a null host: it resolved nothing. */
     private record HandOver(String host, HostCredentials credentials, boolean gaveUp)
     {
     }
@@ -163,7 +163,7 @@ final class CertificateResolver
             {
                 Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
                     sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker, engineForm),
-                    Caffeine.newBuilder().weakKeys().expireAfterWrite(Duration.ofMinutes(2)).build(),
+                    Caffeine.newBuilder().weakKeys().build(),
                     Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).maximumSize(100_000).build());
                 tables = t;
                 built.complete(t);
@@ -226,15 +226,26 @@ final class CertificateResolver
     }
 
     /**
-     * Leaves a prefetch's answer for the handshake of the engine.
+     * Leaves a prefetch's answer for the handshake of the engine. Every connection the prefetch
+     * hands to TLS leaves one, also when it resolved nothing (no, or an invalid, SNI; a ClientHello
+     * it could not read): the key manager then answers from L1 or by policy and never waits on a store.
      *
+     * @param host   the normalised host the prefetch looked up, null when it looked nothing up
      * @param gaveUp whether the lookup failed or timed out: the key manager must not wait again
      */
     void handOver(SSLEngine engine, String host, HostCredentials credentials, boolean gaveUp)
     {
         Tables t = tables;
-        if (t != null && engine != null && host != null)
+        if (t != null && engine != null)
             t.put(engine, new HandOver(host, credentials, gaveUp));
+    }
+
+    /** The handshake of the engine ended (or its connection closed): drop what the prefetch left for it. */
+    void forgetHandOver(SSLEngine engine)
+    {
+        Tables t = tables;
+        if (t != null && engine != null)
+            t.take(engine);
     }
 
     /** @return the longest a connection or handshake waits for a lookup, ms */
@@ -273,14 +284,15 @@ final class CertificateResolver
         HostCredentials found;
         if (t == null)
             found = null;
-        else if (handed != null && handed.host().equals(host))
+        else if (handed != null && host.equals(handed.host()))
             found = handed.gaveUp() ? now(t.cache(), host) : handed.credentials();
+        else if (handed != null)
+            found = held(t.cache(), host);
         else
             found = await(t.cache(), host);
         return count(host, found, found == null ? "unknown host" : null);
     }
 
-    /** The lookup's result if it is already there: the prefetch already waited its time for it. */
     /** @return the tables once built, waiting at most {@code lookupTimeoutMillis}; null if not by then */
     private Tables awaitTables()
     {
@@ -300,6 +312,25 @@ final class CertificateResolver
         }
     }
 
+    /**
+     * A name the prefetch did not resolve (it read another name, or none, from the ClientHello): what
+     * L1 holds for it, else nothing, so the policy answers. No store is asked, so no Jetty thread
+     * waits on I/O, and a name that reached the engine by a path the prefetch does not follow costs
+     * no store work.
+     */
+    private HostCredentials held(CredentialCache cache, String host)
+    {
+        HostCredentials held = cache.peek(host);
+        if (held == null)
+        {
+            statistics.unresolvedByPrefetch.increment();
+            if (LOG.isDebugEnabled())
+                LOG.debug("Name not resolved by the prefetch, answered by policy sni={}", host);
+        }
+        return held;
+    }
+
+    /** The lookup's result if it is already there: the prefetch already waited its time for it. */
     private HostCredentials now(CredentialCache cache, String host)
     {
         CompletableFuture<HostCredentials> future = cache.resolve(host);

@@ -4,15 +4,14 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import javax.net.ssl.SSLEngine;
 
 import dev.dynsni.core.HostNames;
 import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.RetainableByteBuffer;
-import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.Callback;
@@ -23,22 +22,31 @@ import org.slf4j.LoggerFactory;
 /**
  * The first connection of a TLS endpoint under {@link PrefetchingSslConnectionFactory}: reads the
  * ClientHello, resolves its SNI host, then upgrades the endpoint to the stock {@code SslConnection},
- * handing over the bytes read ({@link Connection.UpgradeFrom}).
+ * handing over the bytes read ({@link Connection.UpgradeFrom}, then {@link PendingHandshake.HandOverSslConnection}'s
+ * network fill for what does not fit in one TLS packet).
  *
  * <p>Concurrency design: one state machine, advanced by compare-and-set, decides who hands over or
  * closes, exactly once: {@code READING -> RESOLVING -> HANDING_OVER}, or {@code -> CLOSED} from
- * either. Reading happens in {@link #onFillable()} (one thread at a time, by fill interest, on the
- * executor: the default blocking invocation type). The lookup's completion, the lookup time bound
- * and the ClientHello time bound run on whatever thread completes them (Redisson, JDBC executor,
- * scheduler); they only win the state and then dispatch the hand-over to the connector's executor.
- * The pooled buffer is touched under a lock, so a close on another thread never releases it under a
- * reader. Nothing here ever blocks or sleeps.</p>
+ * either. Reading happens in {@link #onFillable()}, one call at a time (fill interest); it is
+ * non-blocking (a fill and an incremental parse of the new bytes), so it runs where Jetty calls it,
+ * possibly a selector thread, and every hand-over to TLS is dispatched to the connector's executor.
+ * The lookup's completion, the lookup time bound and the connection's deadline run on whatever
+ * thread completes them (Redisson, JDBC executor, scheduler); they only win the state and then
+ * dispatch. The pooled buffer is touched under a lock, so a close on another thread never releases
+ * it under a reader. Nothing here ever blocks or sleeps.</p>
+ *
+ * <p>Bounds: the connection is admitted only within the factory's budget ({@link PendingHandshake});
+ * its buffer starts small and doubles as the ClientHello arrives, each growth reserved against the
+ * budget first (a refused growth closes the connection), and never beyond {@code maxClientHelloBytes};
+ * the deadline scheduled at open closes the connection if its TLS handshake has not ended by then.</p>
  */
-final class ClientHelloConnection extends AbstractConnection implements Connection.UpgradeFrom, Connection.UpgradeTo
+final class ClientHelloConnection extends AbstractConnection.NonBlocking implements Connection.UpgradeFrom, Connection.UpgradeTo
 {
     private static final Logger LOG = LoggerFactory.getLogger(ClientHelloConnection.class);
     /** A TLS record: alert, TLS 1.2 record version, length 2, fatal, unrecognized_name (112). */
     private static final byte[] UNRECOGNIZED_NAME_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70};
+    /** The first buffer: most ClientHellos fit, and a stalled connection holds no more. */
+    static final int INITIAL_BUFFER_BYTES = 1024;
 
     private enum State
     {
@@ -48,29 +56,32 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     private final PrefetchingSslConnectionFactory factory;
     private final Connector connector;
     private final PrefetchStatistics statistics;
+    private final PendingHandshake pending;
     private final int maxBytes;
+    private final ClientHelloParser parser;
     private final AtomicReference<State> state = new AtomicReference<>(State.READING);
     private final Object lock = new Object();
     private RetainableByteBuffer pooled;
     private ByteBuffer buffer;
     private boolean overflow;
-    private volatile Scheduler.Task receiveTimer;
     private volatile Scheduler.Task lookupTimer;
-    private long openedNanos;
     private long lookupNanos;
     private String host;
     private volatile HostCredentials found;
 
-    ClientHelloConnection(PrefetchingSslConnectionFactory factory, Connector connector, EndPoint endPoint)
+    ClientHelloConnection(PrefetchingSslConnectionFactory factory, Connector connector, EndPoint endPoint, PendingHandshake pending)
     {
         super(endPoint, connector.getExecutor());
         this.factory = factory;
         this.connector = connector;
         this.statistics = factory.getPrefetchStatistics();
+        this.pending = pending;
         this.maxBytes = factory.getMaxClientHelloBytes();
-        this.pooled = connector.getByteBufferPool().acquire(maxBytes, false);
-        // A view of exactly maxBytes: fill() can never buffer more than the bound.
-        this.buffer = pooled.getByteBuffer().duplicate().clear().slice(0, maxBytes);
+        this.parser = factory.newParser();
+        int initial = Math.min(INITIAL_BUFFER_BYTES, maxBytes);
+        this.pooled = connector.getByteBufferPool().acquire(initial, false);
+        // A view of exactly the reserved size: fill() can never buffer more than was reserved.
+        this.buffer = pooled.getByteBuffer().duplicate().clear().slice(0, initial);
         BufferUtil.clear(buffer);
     }
 
@@ -82,10 +93,15 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         {
             if (buffer == null)
                 return;
-            if (prefilled.remaining() > BufferUtil.space(buffer))
-                overflow = true;
-            else
-                BufferUtil.append(buffer, prefilled);
+            while (prefilled.remaining() > BufferUtil.space(buffer))
+            {
+                if (!grow())
+                {
+                    overflow = true;
+                    return;
+                }
+            }
+            BufferUtil.append(buffer, prefilled);
         }
     }
 
@@ -96,9 +112,13 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         {
             if (buffer == null || !buffer.hasRemaining())
                 return null;
-            ByteBuffer unconsumed = ByteBuffer.allocate(buffer.remaining());
-            unconsumed.put(buffer).flip();
-            return unconsumed;
+            // The TLS connection copies these into its encrypted input buffer, one packet big: give
+            // it at most that, the rest reaches it through its network fill.
+            int n = Math.min(buffer.remaining(), factory.getPacketBufferSize());
+            ByteBuffer first = ByteBuffer.allocate(n);
+            first.put(buffer.slice(buffer.position(), n)).flip();
+            buffer.position(buffer.position() + n);
+            return first;
         }
     }
 
@@ -106,15 +126,14 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     public void onOpen()
     {
         super.onOpen();
-        openedNanos = System.nanoTime();
         statistics.connections.increment();
+        pending.startDeadline(connector.getScheduler(), getEndPoint());
         if (overflow)
         {
             statistics.tooBig.increment();
-            close(State.READING, new IOException("ClientHello larger than " + maxBytes + " bytes"));
+            close(State.READING, new IOException("bytes before the ClientHello exceed the buffer budget"));
             return;
         }
-        receiveTimer = connector.getScheduler().schedule(this::onReceiveTimeout, factory.getClientHelloTimeoutMillis(), TimeUnit.MILLISECONDS);
         boolean buffered;
         synchronized (lock)
         {
@@ -131,15 +150,21 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
     public void onFillable()
     {
         ClientHelloParser.Result result;
+        boolean refusedGrowth = false;
         try
         {
             synchronized (lock)
             {
                 if (buffer == null || state.get() != State.READING)
                     return;
-                result = ClientHelloParser.parse(buffer, maxBytes);
+                result = parser.resume(buffer);
                 while (!result.isFinal())
                 {
+                    if (BufferUtil.space(buffer) == 0 && !grow())
+                    {
+                        refusedGrowth = true;
+                        break;
+                    }
                     int filled = getEndPoint().fill(buffer);
                     if (filled < 0)
                     {
@@ -148,7 +173,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                     }
                     if (filled == 0)
                         break;
-                    result = ClientHelloParser.parse(buffer, maxBytes);
+                    result = parser.resume(buffer);
                 }
             }
         }
@@ -158,7 +183,12 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
             close(State.READING, x);
             return;
         }
-        if (result == null)
+        if (refusedGrowth)
+        {
+            statistics.overBudget.increment();
+            close(State.READING, new IOException("pre-handshake buffer budget exhausted"));
+        }
+        else if (result == null)
         {
             statistics.closedEarly.increment();
             close(State.READING, null);
@@ -167,6 +197,37 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
             fillInterested();
         else
             onClientHello(result);
+    }
+
+    /**
+     * Doubles the buffer, within {@code maxClientHelloBytes} and the factory's byte budget. Under the lock.
+     *
+     * @return false when it cannot grow: at the per-connection bound (the parser then answers
+     *     TOO_BIG), or when the budget refuses
+     */
+    private boolean grow()
+    {
+        int capacity = buffer.capacity();
+        if (capacity >= maxBytes)
+            return false;
+        int larger = (int)Math.min(maxBytes, 2L * capacity);
+        // Both buffers exist during the copy: reserve the larger before taking it.
+        if (!pending.reserve(larger))
+            return false;
+        RetainableByteBuffer bigger = connector.getByteBufferPool().acquire(larger, false);
+        ByteBuffer view = bigger.getByteBuffer().duplicate().clear().slice(0, larger);
+        BufferUtil.clear(view);
+        // Keep the consumed bytes too: the parser's offsets and the hand-over count from the start.
+        int position = buffer.position();
+        ByteBuffer all = buffer.duplicate();
+        all.position(0);
+        BufferUtil.append(view, all);
+        view.position(position);
+        pooled.release();
+        pending.unreserve(capacity);
+        pooled = bigger;
+        buffer = view;
+        return true;
     }
 
     private void onClientHello(ClientHelloParser.Result result)
@@ -179,7 +240,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 if (normalized == null)
                 {
                     statistics.invalidSni.increment();
-                    handOverNow(State.READING);
+                    handOverLater(State.READING);
                 }
                 else
                     prefetch(normalized);
@@ -187,22 +248,22 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
             case NO_SNI ->
             {
                 statistics.noSni.increment();
-                handOverNow(State.READING);
+                handOverLater(State.READING);
             }
             case NOT_TLS ->
             {
                 statistics.notTls.increment();
-                handOverNow(State.READING);
+                handOverLater(State.READING);
             }
             case TOO_BIG ->
             {
                 statistics.tooBig.increment();
-                handOverNow(State.READING);
+                handOverLater(State.READING);
             }
             default ->
             {
                 statistics.malformed.increment();
-                handOverNow(State.READING);
+                handOverLater(State.READING);
             }
         }
     }
@@ -229,7 +290,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                 statistics.misses.increment();
                 statistics.failures.increment();
                 if (state.compareAndSet(State.READING, State.HANDING_OVER))
-                    handOver(true);
+                    execute(() -> handOver(true));
                 return;
             }
             statistics.hits.increment();
@@ -240,7 +301,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
                     refuse(resolver);
                 return;
             }
-            handOverNow(State.READING);
+            handOverLater(State.READING);
             return;
         }
         statistics.misses.increment();
@@ -277,7 +338,7 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
      */
     private void refuse(CertificateResolver resolver)
     {
-        cancelTimers();
+        cancelLookupTimer();
         statistics.refused.increment();
         resolver.countRefused(found);
         if (LOG.isDebugEnabled())
@@ -298,45 +359,50 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         execute(() -> handOver(true));
     }
 
-    private void onReceiveTimeout()
-    {
-        if (state.get() != State.READING)
-            return;
-        statistics.receiveTimeouts.increment();
-        if (LOG.isDebugEnabled())
-            LOG.debug("No complete ClientHello within {} ms, closing {}", factory.getClientHelloTimeoutMillis(), getEndPoint());
-        close(State.READING, new TimeoutException("no complete ClientHello within " + factory.getClientHelloTimeoutMillis() + " ms"));
-    }
-
-    /** Hands over on this thread, which is an executor thread. */
-    private void handOverNow(State from)
+    /** Hands over on a thread of the executor (this one may be a selector thread). */
+    private void handOverLater(State from)
     {
         if (state.compareAndSet(from, State.HANDING_OVER))
-            handOver(false);
+            execute(() -> handOver(false));
     }
 
     /**
      * Upgrades the endpoint to the stock TLS connection; the bytes read reach it through
-     * {@link #onUpgradeFrom()} and {@code SslConnection.onUpgradeTo(ByteBuffer)}.
+     * {@link #onUpgradeFrom()} and {@code SslConnection.onUpgradeTo(ByteBuffer)}, and what does not
+     * fit there through its network fill. The prefetch's answer (also "no answer": an invalid or
+     * missing SNI, a ClientHello it could not read) is left for the key manager, which then never
+     * waits on a store for a name the prefetch did not resolve.
      *
      * @param gaveUp whether the lookup failed or timed out (the key manager must not wait for it)
      */
     private void handOver(boolean gaveUp)
     {
-        cancelTimers();
+        cancelLookupTimer();
         EndPoint endPoint = getEndPoint();
         try
         {
             if (!endPoint.isOpen())
                 return;
-            SslConnection tls = factory.newTlsConnection(connector, endPoint);
+            PendingHandshake.HandOverSslConnection tls = factory.newTlsConnection(connector, endPoint);
             CertificateResolver resolver = factory.getResolver();
             if (resolver != null)
-                resolver.handOver(tls.getSSLEngine(), host, found, gaveUp);
+            {
+                SSLEngine engine = tls.getSSLEngine();
+                resolver.handOver(engine, host, found, gaveUp);
+                tls.onHandshakeEnd(() -> resolver.forgetHandOver(engine));
+            }
+            synchronized (lock)
+            {
+                // The buffer now belongs to the TLS connection, which feeds what onUpgradeFrom() leaves.
+                tls.takeOver(pending, pooled, buffer);
+                pooled = null;
+            }
             endPoint.upgrade(tls);
         }
         catch (Throwable x)
         {
+            pending.unreserveAll();
+            pending.end();
             statistics.upgradeErrors.increment();
             if (LOG.isDebugEnabled())
                 LOG.debug("Hand-over to TLS failed sni={} {}", host, endPoint, x);
@@ -365,12 +431,9 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
             getEndPoint().close(cause);
     }
 
-    private void cancelTimers()
+    private void cancelLookupTimer()
     {
-        Scheduler.Task task = receiveTimer;
-        if (task != null)
-            task.cancel();
-        task = lookupTimer;
+        Scheduler.Task task = lookupTimer;
         if (task != null)
             task.cancel();
     }
@@ -381,16 +444,22 @@ final class ClientHelloConnection extends AbstractConnection implements Connecti
         // Called on a close of the endpoint, and by the upgrade after onUpgradeFrom() copied the bytes.
         state.compareAndSet(State.READING, State.CLOSED);
         state.compareAndSet(State.RESOLVING, State.CLOSED);
-        cancelTimers();
+        cancelLookupTimer();
+        boolean handedOver;
         synchronized (lock)
         {
+            handedOver = pooled == null && buffer != null;
             if (pooled != null)
             {
                 pooled.release();
                 pooled = null;
-                buffer = null;
+                pending.unreserveAll();
             }
+            buffer = null;
         }
+        // Not handed over: the connection is over before its handshake.
+        if (!handedOver)
+            pending.end();
         super.onClose(cause);
     }
 

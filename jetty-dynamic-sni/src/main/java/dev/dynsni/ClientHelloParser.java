@@ -1,35 +1,61 @@
 package dev.dynsni;
 
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
+import java.util.BitSet;
+import java.util.Objects;
+import javax.net.ssl.SNIHostName;
 
 /**
- * Reads the SNI host name from the first bytes a TLS client sends, before any TLS engine sees them:
- * a strict, bounded parser of the TLS record layer and the ClientHello (RFC 8446 section 4.1.2,
- * RFC 5246 section 7.4.1.2, RFC 6066 section 3).
+ * Reads the SNI host name from the first bytes a TLS client sends, before any TLS engine sees them,
+ * exactly as the JDK's TLS engine (JSSE, JDK 17) will read it: the same record layer
+ * ({@code SSLEngineInputRecord}), the same handshake reassembly and size limit, the same ClientHello
+ * and extension decoding ({@code ClientHello.ClientHelloMessage}, {@code SSLExtensions}), the same
+ * {@code server_name} decoding and host-name conversion ({@code ServerNameExtension},
+ * {@link SNIHostName#SNIHostName(byte[])}: strict UTF-8, then {@code IDN.toASCII} with the STD3
+ * rules). So the name found here is the name the key manager will be asked for, and a ClientHello
+ * refused here is one JSSE refuses while decoding it.
  *
- * <p><b>Contract.</b> {@link #parse(ByteBuffer, int)} is a pure function of the bytes between the
- * buffer's position and limit (at most {@code maxBytes} of them): it never changes the buffer's
- * position, limit or content, never reads outside {@code [position, min(limit, position + maxBytes))},
- * never blocks and never throws (any unexpected error is answered with {@link Status#MALFORMED}).
- * It is incremental in the sense that matters for a network reader: call it again with the same
- * buffer after more bytes arrive; it answers {@link Status#NEED_MORE} until it can decide, and the
- * first other answer for a growing prefix of a byte stream is the answer for the whole stream,
- * whatever the read boundaries were. TLS records split across reads, a ClientHello split across
- * several handshake records, and a handshake header split across records are all handled.</p>
+ * <p><b>Incremental.</b> One parser reads one connection: {@link #resume(ByteBuffer)} is called with
+ * the bytes received so far and continues where the previous call stopped, so the cost is linear in
+ * the bytes received, however they are split into reads and records. It answers
+ * {@link Status#NEED_MORE} until it can decide; the first other answer is final and is repeated by
+ * every later call. The whole ClientHello is never copied: the fields are decoded as they stream by;
+ * only the {@code server_name} extension is kept (it is at most the message's size).</p>
  *
- * <p><b>Results.</b> {@link Status#SNI} carries the raw {@code host_name} bytes as an ISO-8859-1
- * string: it is <em>not</em> validated here; pass it to {@link HostNames#normalize(String)}.
- * {@link Status#NO_SNI} is a well-formed ClientHello without a {@code host_name}.
- * {@link Status#NOT_TLS} means the first bytes are not a TLS handshake record (SSLv2-compatible
- * hellos, plain HTTP, anything else). {@link Status#TOO_BIG} means the ClientHello (with its record
- * headers) does not fit in {@code maxBytes}. {@link Status#MALFORMED} is every other violation of
- * the formats (lengths that do not add up, a non-ClientHello handshake message, interleaved records,
- * a duplicate {@code server_name} extension or host name, ...).</p>
+ * <p><b>What JSSE does, and so this parser</b> (JDK 17 sources):</p>
+ * <ul>
+ *   <li>Records: the first byte must be 22 (handshake) or 21 (alert), else {@link Status#NOT_TLS}
+ *   (SSLv2-style hellos, plain HTTP, anything else); every record's version must be at least 3.0
+ *   and its length at most {@link #MAX_RECORD_FRAGMENT_LARGE} (JSSE's large-record bound), else
+ *   {@link Status#MALFORMED}. Before the first handshake byte, alert records are read as JSSE
+ *   reads them: the warnings it ignores (user_canceled and those not tied to the handshake) are
+ *   skipped, any other alert is {@link Status#MALFORMED}. Any other record type is
+ *   {@link Status#MALFORMED}.
+ *   Zero-length handshake records are skipped when the engine accepts them
+ *   ({@link JsseRules#emptyRecords()}: JDK 17 does, later JDKs refuse them), else {@link Status#MALFORMED}.</li>
+ *   <li>Handshake: the first message must be a ClientHello (type 1), else {@link Status#MALFORMED};
+ *   a body longer than {@link JsseRules#maxHandshakeMessageSize()} ({@code jdk.tls.maxHandshakeMessageSize},
+ *   default 32768) is {@link Status#TOO_BIG}; the message may span any number of records.</li>
+ *   <li>ClientHello: any legacy version; a session id of at most 32 bytes; a non-empty, even-length
+ *   cipher suite list; any compression list; then, if any bytes are left, the extensions block: its
+ *   length at most what is left (bytes after it are ignored), each extension's length within the
+ *   message, no extension type twice (JDK 17 updates before 17.0.16 accept a repeated type and read
+ *   its last occurrence: {@link JsseRules#duplicateExtensions()}).</li>
+ *   <li>{@code server_name}: a list whose length is not 0 and fills the extension exactly; entries of
+ *   any type, no type twice; a {@code host_name} that is not empty and that {@link SNIHostName}
+ *   accepts (a full-width or raw UTF-8 name becomes its ASCII form, e.g. {@code xn--...}; a name
+ *   with {@code _}, a space, a leading or trailing {@code -} in a label, or a trailing dot is
+ *   refused: JSSE answers {@code illegal_parameter}).</li>
+ * </ul>
  *
- * <p>Thread-safe: no state is kept between calls. Allocation: the result (constants except for
- * {@code SNI}), the host string, and, only when the ClientHello spans several records, one array of
- * the ClientHello's size.</p>
+ * <p><b>Results.</b> {@link Status#SNI} carries the host as {@link SNIHostName#getAsciiName()}
+ * gives it (case kept; pass it to {@code HostNames.normalize}); {@link Status#NO_SNI} is a
+ * well-formed ClientHello without a {@code host_name}; {@link Status#TOO_BIG} a ClientHello beyond
+ * JSSE's size limit or beyond the {@code maxBytes} this parser was given; {@link Status#MALFORMED}
+ * every other refusal.</p>
+ *
+ * <p>Not thread-safe: one connection, one reader at a time. Never throws from {@link #resume}:
+ * an unexpected error is answered with {@link Status#MALFORMED}.</p>
  */
 final class ClientHelloParser
 {
@@ -37,14 +63,32 @@ final class ClientHelloParser
     public static final int RECORD_HEADER_LENGTH = 5;
     /** RFC 8446 5.1: a plaintext record fragment is at most 2^14 bytes. */
     public static final int MAX_RECORD_FRAGMENT = 1 << 14;
-    /** Default bound: a 16 KiB ClientHello in one record, plus the record header. */
-    public static final int DEFAULT_MAX_BYTES = MAX_RECORD_FRAGMENT + RECORD_HEADER_LENGTH;
+    /**
+     * The longest record JSSE reads ({@code SSLRecord.maxLargeRecordSize} less the header): a
+     * conforming record's 16709 bytes plus 2^14 for "large" packets.
+     */
+    public static final int MAX_RECORD_FRAGMENT_LARGE = 16709 + (1 << 14) - RECORD_HEADER_LENGTH;
+    /** JSSE's default {@code jdk.tls.maxHandshakeMessageSize}. */
+    public static final int DEFAULT_MAX_HANDSHAKE_MESSAGE_SIZE = 32768;
+    /**
+     * The most bytes JSSE's largest ClientHello takes when sent in full records: the handshake
+     * header and body plus one record header per 16 KiB.
+     */
+    public static final int DEFAULT_MAX_BYTES = largestClientHelloBytes(DEFAULT_MAX_HANDSHAKE_MESSAGE_SIZE);
 
+    private static final int CONTENT_TYPE_ALERT = 21;
     private static final int CONTENT_TYPE_HANDSHAKE = 22;
+    private static final int ALERT_LEVEL_WARNING = 1;
+    /**
+     * Warning alerts JSSE ignores before the ClientHello ({@code Alert.AlertConsumer}: user_canceled,
+     * and the descriptions not marked handshake-only); any other alert ends the connection.
+     */
+    private static final int[] IGNORED_WARNINGS = {10, 20, 21, 22, 30, 80, 86, 90};
     private static final int HANDSHAKE_CLIENT_HELLO = 1;
     private static final int HANDSHAKE_HEADER_LENGTH = 4;
     private static final int EXTENSION_SERVER_NAME = 0;
     private static final int NAME_TYPE_HOST_NAME = 0;
+    private static final int MAX_SESSION_ID = 32;
 
     /** What the bytes seen so far say. */
     public enum Status
@@ -55,16 +99,16 @@ final class ClientHelloParser
         SNI,
         /** A complete, well-formed ClientHello without a host_name. */
         NO_SNI,
-        /** Not a TLS handshake record: SSLv2-compatible hello, plain text, anything else. */
+        /** Not a TLS handshake record: SSLv2-compatible hello, an alert, plain text, anything else. */
         NOT_TLS,
-        /** The ClientHello does not fit in the byte bound. */
+        /** The ClientHello is larger than JSSE accepts, or than the byte bound. */
         TOO_BIG,
-        /** TLS framing or ClientHello encoding violated. */
+        /** Refused as JSSE refuses it: framing, encoding or server name. */
         MALFORMED
     }
 
     /**
-     * A parse result: a status, and for {@link Status#SNI} the raw host name.
+     * A parse result: a status, and for {@link Status#SNI} the host name.
      */
     public static final class Result
     {
@@ -94,7 +138,8 @@ final class ClientHelloParser
         }
 
         /**
-         * @return the raw {@code host_name} (ISO-8859-1 decoded, not validated) for {@link Status#SNI}, else null
+         * @return the host name as JSSE converts it ({@link SNIHostName#getAsciiName()}, not yet
+         *     lower-cased nor checked as a DNS name) for {@link Status#SNI}, else null
          */
         public String host()
         {
@@ -110,7 +155,7 @@ final class ClientHelloParser
         @Override
         public boolean equals(Object o)
         {
-            return o instanceof Result r && r.status == status && java.util.Objects.equals(r.host, host);
+            return o instanceof Result r && r.status == status && Objects.equals(r.host, host);
         }
 
         @Override
@@ -126,25 +171,74 @@ final class ClientHelloParser
         }
     }
 
-    private ClientHelloParser()
+    /** Where the record layer is. */
+    private enum Layer
     {
+        RECORD_HEADER, RECORD_BODY, ALERT_BODY
+    }
+
+    /** Where the ClientHello body decoder is: each state reads or skips one field. */
+    private enum Field
+    {
+        HANDSHAKE_HEADER, VERSION, RANDOM, SESSION_ID_LENGTH, SESSION_ID, CIPHER_SUITES_LENGTH, CIPHER_SUITES,
+        COMPRESSION_LENGTH, COMPRESSION, EXTENSIONS_LENGTH, EXTENSION_TYPE, EXTENSION_LENGTH, EXTENSION_DATA,
+        IGNORED_TAIL
+    }
+
+    private final int maxBytes;
+    private final int maxHandshakeMessageSize;
+    private final boolean emptyRecords;
+    private final boolean duplicateExtensions;
+
+    private Result result = Result.NEED_MORE;
+    /** Bytes of the stream consumed so far. */
+    private int consumed;
+    private boolean firstRecord = true;
+
+    private Layer layer = Layer.RECORD_HEADER;
+    private final byte[] recordHeader = new byte[RECORD_HEADER_LENGTH];
+    private int recordHeaderHave;
+    private int recordLeft;
+    private final byte[] alert = new byte[2];
+    private int alertHave;
+
+    private Field field = Field.HANDSHAKE_HEADER;
+    /** Bytes of the current field still to read or skip. */
+    private int fieldLeft = HANDSHAKE_HEADER_LENGTH;
+    /** The value of a numeric field being read, big-endian. */
+    private int number;
+    /** Handshake body bytes still expected; -1 before the handshake header is read. */
+    private int bodyLeft = -1;
+    private int extensionsLeft;
+    private int extensionType;
+    private BitSet extensionTypes;
+    private byte[] serverName;
+    private int serverNameHave;
+
+    /**
+     * @param maxBytes the most bytes of the stream read before answering {@link Status#TOO_BIG}
+     * @param rules    where the running TLS engine differs from others
+     */
+    ClientHelloParser(int maxBytes, JsseRules rules)
+    {
+        this.maxBytes = maxBytes;
+        this.maxHandshakeMessageSize = rules.maxHandshakeMessageSize();
+        this.emptyRecords = rules.emptyRecords();
+        this.duplicateExtensions = rules.duplicateExtensions();
     }
 
     /**
+     * Parses a whole buffer at once, with the rules of JDK 17's current update ({@link JsseRules#JDK_17}).
+     *
      * @param buffer   the bytes received so far, between position and limit (flush mode); not modified
      * @param maxBytes the most bytes the ClientHello may take on the wire, record headers included
      * @return the result; never null
      */
     public static Result parse(ByteBuffer buffer, int maxBytes)
     {
-        try
-        {
-            return parseUnchecked(buffer, maxBytes);
-        }
-        catch (Throwable x)
-        {
+        if (buffer == null)
             return Result.MALFORMED;
-        }
+        return new ClientHelloParser(maxBytes, JsseRules.JDK_17).resume(buffer);
     }
 
     /**
@@ -153,212 +247,446 @@ final class ClientHelloParser
      */
     static Result parseUnchecked(ByteBuffer buffer, int maxBytes)
     {
-        if (buffer == null || maxBytes < RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH)
+        if (buffer == null)
             return Result.MALFORMED;
-        int base = buffer.position();
-        int remaining = buffer.remaining();
-        boolean capped = remaining >= maxBytes;
-        int end = base + Math.min(remaining, maxBytes);
-        return parseRecords(buffer, base, end, capped, maxBytes);
+        ClientHelloParser parser = new ClientHelloParser(maxBytes, JsseRules.JDK_17);
+        return parser.resumeUnchecked(buffer);
     }
 
-    private static Result needMore(boolean capped)
+    /**
+     * @param maxHandshakeMessageSize JSSE's limit on a handshake message body
+     * @return the bytes the largest ClientHello JSSE accepts takes on the wire in full-size records
+     */
+    static int largestClientHelloBytes(int maxHandshakeMessageSize)
     {
-        // The bound is reached and the ClientHello is still incomplete.
-        return capped ? Result.TOO_BIG : Result.NEED_MORE;
+        int message = HANDSHAKE_HEADER_LENGTH + maxHandshakeMessageSize;
+        int records = (message + MAX_RECORD_FRAGMENT - 1) / MAX_RECORD_FRAGMENT;
+        return message + records * RECORD_HEADER_LENGTH;
     }
 
-    private static Result parseRecords(ByteBuffer buf, int base, int end, boolean capped, int maxBytes)
+    /** @return JSSE's limit on a handshake message body, as the running JDK reads it */
+    static int jsseMaxHandshakeMessageSize()
     {
-        if (end - base < 1)
-            return needMore(capped);
-        if ((buf.get(base) & 0xFF) != CONTENT_TYPE_HANDSHAKE)
-            return Result.NOT_TLS;
-        if (end - base < 2)
-            return needMore(capped);
-        if ((buf.get(base + 1) & 0xFF) != 3)
-            return Result.NOT_TLS;
-
-        int recordStart = base;
-        int headerBytes = 0;
-        int messageType = 0;
-        int messageLength = 0;
-        int total = -1;      // handshake message bytes needed (header + body), once known
-        int have = 0;        // handshake message bytes seen
-        int records = 0;
-        while (true)
+        try
         {
-            if (end - recordStart < RECORD_HEADER_LENGTH)
-                return needMore(capped);
-            int contentType = buf.get(recordStart) & 0xFF;
-            int major = buf.get(recordStart + 1) & 0xFF;
-            int length = ((buf.get(recordStart + 3) & 0xFF) << 8) | (buf.get(recordStart + 4) & 0xFF);
-            // RFC 8446 5.1: handshake messages are not interleaved with other records; no empty handshake fragments.
-            if (contentType != CONTENT_TYPE_HANDSHAKE || major != 3 || length == 0 || length > MAX_RECORD_FRAGMENT)
-                return Result.MALFORMED;
-            int fragmentStart = recordStart + RECORD_HEADER_LENGTH;
-            int available = Math.min(length, end - fragmentStart);
-            for (int i = fragmentStart; i < fragmentStart + available && headerBytes < HANDSHAKE_HEADER_LENGTH; i++)
+            return Integer.getInteger("jdk.tls.maxHandshakeMessageSize", DEFAULT_MAX_HANDSHAKE_MESSAGE_SIZE);
+        }
+        catch (SecurityException x)
+        {
+            return DEFAULT_MAX_HANDSHAKE_MESSAGE_SIZE;
+        }
+    }
+
+    /**
+     * Continues parsing: reads the bytes of {@code buffer} from {@code position + consumed()} to its
+     * limit. The buffer must hold the same stream as on the previous calls (it may be a copy that
+     * grew); it is not modified.
+     *
+     * @return the result so far; never null
+     */
+    public Result resume(ByteBuffer buffer)
+    {
+        try
+        {
+            return resumeUnchecked(buffer);
+        }
+        catch (Throwable x)
+        {
+            return result = Result.MALFORMED;
+        }
+    }
+
+    /** @return how many bytes of the stream the parser has read */
+    public int consumed()
+    {
+        return consumed;
+    }
+
+    /** @return the answer so far */
+    public Result result()
+    {
+        return result;
+    }
+
+    private Result resumeUnchecked(ByteBuffer buffer)
+    {
+        if (result.isFinal())
+            return result;
+        int p = buffer.position() + consumed;
+        int limit = buffer.limit();
+        while (p < limit && !result.isFinal())
+        {
+            if (consumed >= maxBytes)
+                return result = Result.TOO_BIG;
+            int end = Math.min(limit, p + (maxBytes - consumed));
+            int next = step(buffer, p, end);
+            consumed += next - p;
+            p = next;
+        }
+        if (!result.isFinal() && consumed >= maxBytes)
+            result = Result.TOO_BIG;
+        return result;
+    }
+
+    /** Reads from {@code p} (exclusive of {@code end}); @return where it stopped */
+    private int step(ByteBuffer buf, int p, int end)
+    {
+        if (layer == Layer.RECORD_HEADER)
+        {
+            while (p < end && recordHeaderHave < RECORD_HEADER_LENGTH)
             {
-                int b = buf.get(i) & 0xFF;
-                if (headerBytes == 0)
-                    messageType = b;
+                byte b = buf.get(p++);
+                recordHeader[recordHeaderHave++] = b;
+                if (firstRecord && recordHeaderHave == 1 && (b & 0xFF) != CONTENT_TYPE_HANDSHAKE && (b & 0xFF) != CONTENT_TYPE_ALERT)
+                {
+                    result = Result.NOT_TLS;
+                    return p;
+                }
+            }
+            if (recordHeaderHave < RECORD_HEADER_LENGTH)
+                return p;
+            recordHeaderHave = 0;
+            onRecordHeader();
+            return p;
+        }
+        if (layer == Layer.ALERT_BODY)
+        {
+            while (p < end && alertHave < 2)
+                alert[alertHave++] = buf.get(p++);
+            if (alertHave == 2)
+            {
+                if (!isIgnoredWarning(alert[0] & 0xFF, alert[1] & 0xFF))
+                    result = Result.MALFORMED;
+                layer = Layer.RECORD_HEADER;
+            }
+            return p;
+        }
+        // RECORD_BODY: hand the fragment's bytes to the handshake decoder.
+        int n = Math.min(end - p, recordLeft);
+        int stop = body(buf, p, p + n);
+        recordLeft -= stop - p;
+        if (recordLeft == 0 && !result.isFinal())
+            layer = Layer.RECORD_HEADER;
+        return stop;
+    }
+
+    private void onRecordHeader()
+    {
+        int type = recordHeader[0] & 0xFF;
+        int version = ((recordHeader[1] & 0xFF) << 8) | (recordHeader[2] & 0xFF);
+        int length = ((recordHeader[3] & 0xFF) << 8) | (recordHeader[4] & 0xFF);
+        firstRecord = false;
+        // SSLEngineInputRecord: "Unrecognized record version" below SSL 3.0; "Bad input record size".
+        if (version < 0x0300 || length > MAX_RECORD_FRAGMENT_LARGE)
+        {
+            result = Result.MALFORMED;
+            return;
+        }
+        // An alert before any handshake byte: JSSE reads it, and goes on after some warnings.
+        if (type == CONTENT_TYPE_ALERT && field == Field.HANDSHAKE_HEADER && fieldLeft == HANDSHAKE_HEADER_LENGTH)
+        {
+            if (length != 2)
+                result = Result.MALFORMED;
+            alertHave = 0;
+            layer = Layer.ALERT_BODY;
+            return;
+        }
+        // "Expecting a handshake fragment" for another type inside a handshake message; anything else
+        // before the ClientHello is refused too.
+        if (type != CONTENT_TYPE_HANDSHAKE)
+        {
+            result = Result.MALFORMED;
+            return;
+        }
+        if (length == 0)
+        {
+            if (!emptyRecords)
+                result = Result.MALFORMED;
+            return;
+        }
+        recordLeft = length;
+        layer = Layer.RECORD_BODY;
+    }
+
+    /**
+     * Decodes handshake bytes {@code [p, end)}.
+     *
+     * @return where it stopped (before {@code end} only once the result is final)
+     */
+    private int body(ByteBuffer buf, int p, int end)
+    {
+        while (p < end && !result.isFinal())
+        {
+            if (bodyLeft == 0)
+            {
+                // Bytes after the ClientHello (another message): JSSE reads the ClientHello first.
+                return end;
+            }
+            int n = Math.min(end - p, fieldLeft);
+            if (bodyLeft > 0)
+                n = Math.min(n, bodyLeft);
+            switch (field)
+            {
+                case HANDSHAKE_HEADER, SESSION_ID_LENGTH, CIPHER_SUITES_LENGTH, COMPRESSION_LENGTH, EXTENSIONS_LENGTH, EXTENSION_TYPE, EXTENSION_LENGTH ->
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        number = (number << 8) | (buf.get(p + i) & 0xFF);
+                    }
+                }
+                case EXTENSION_DATA ->
+                {
+                    if (extensionType == EXTENSION_SERVER_NAME)
+                    {
+                        buf.get(p, serverName, serverNameHave, n);
+                        serverNameHave += n;
+                    }
+                }
+                default ->
+                {
+                    // skipped: version, random, session id, cipher suites, compression, ignored tail
+                }
+            }
+            p += n;
+            fieldLeft -= n;
+            if (field != Field.HANDSHAKE_HEADER)
+                bodyLeft -= n;
+            if (fieldLeft == 0)
+                endOfField();
+            if (bodyLeft == 0 && !result.isFinal())
+                endOfBody();
+        }
+        return p;
+    }
+
+    private void next(Field f, int length)
+    {
+        field = f;
+        fieldLeft = length;
+        number = 0;
+    }
+
+    /** A field is complete: check it and choose the next. */
+    private void endOfField()
+    {
+        int value = number;
+        switch (field)
+        {
+            case HANDSHAKE_HEADER ->
+            {
+                int type = value >>> 24;
+                int length = value & 0xFFFFFF;
+                if (type != HANDSHAKE_CLIENT_HELLO)
+                {
+                    result = Result.MALFORMED;
+                    return;
+                }
+                if (length > maxHandshakeMessageSize)
+                {
+                    result = Result.TOO_BIG;
+                    return;
+                }
+                if (length == 0)
+                {
+                    // Nothing to decode: JSSE fails reading the version.
+                    result = Result.MALFORMED;
+                    return;
+                }
+                bodyLeft = length;
+                next(Field.VERSION, 2);
+            }
+            case VERSION -> next(Field.RANDOM, 32);
+            case RANDOM -> next(Field.SESSION_ID_LENGTH, 1);
+            case SESSION_ID_LENGTH ->
+            {
+                if (value > MAX_SESSION_ID || value > bodyLeft)
+                    result = Result.MALFORMED;
+                else if (value == 0)
+                    next(Field.CIPHER_SUITES_LENGTH, 2);
                 else
-                    messageLength = (messageLength << 8) | b;
-                headerBytes++;
+                    next(Field.SESSION_ID, value);
             }
-            if (headerBytes == HANDSHAKE_HEADER_LENGTH && total < 0)
+            case SESSION_ID -> next(Field.CIPHER_SUITES_LENGTH, 2);
+            case CIPHER_SUITES_LENGTH ->
             {
-                if (messageType != HANDSHAKE_CLIENT_HELLO)
-                    return Result.MALFORMED;
-                total = HANDSHAKE_HEADER_LENGTH + messageLength;
-                // Even in a single record it could not fit in the bound.
-                if (total + RECORD_HEADER_LENGTH > maxBytes)
-                    return Result.TOO_BIG;
+                if (value == 0 || (value & 1) != 0 || value > bodyLeft)
+                    result = Result.MALFORMED;
+                else
+                    next(Field.CIPHER_SUITES, value);
             }
-            have += available;
-            if (total >= 0 && have >= total)
+            case CIPHER_SUITES -> next(Field.COMPRESSION_LENGTH, 1);
+            case COMPRESSION_LENGTH ->
             {
-                if (records == 0)
-                    return parseClientHello(buf, fragmentStart + HANDSHAKE_HEADER_LENGTH, fragmentStart + total);
-                byte[] message = assemble(buf, base, total);
-                return parseClientHello(ByteBuffer.wrap(message), HANDSHAKE_HEADER_LENGTH, total);
+                if (value > bodyLeft)
+                    result = Result.MALFORMED;
+                else if (value == 0)
+                    afterCompression();
+                else
+                    next(Field.COMPRESSION, value);
             }
-            if (available < length)
-                return needMore(capped);
-            records++;
-            recordStart = fragmentStart + length;
+            case COMPRESSION -> afterCompression();
+            case EXTENSIONS_LENGTH ->
+            {
+                // SSLExtensions: "Insufficient extensions data"; bytes after the block are ignored.
+                if (value > bodyLeft)
+                    result = Result.MALFORMED;
+                else
+                {
+                    extensionsLeft = value;
+                    afterExtension();
+                }
+            }
+            case EXTENSION_TYPE ->
+            {
+                extensionType = value;
+                if (!duplicateExtensions)
+                {
+                    if (extensionTypes == null)
+                        extensionTypes = new BitSet();
+                    if (extensionTypes.get(value))
+                    {
+                        // "Duplicate extension with ID"
+                        result = Result.MALFORMED;
+                        return;
+                    }
+                    extensionTypes.set(value);
+                }
+                next(Field.EXTENSION_LENGTH, 2);
+            }
+            case EXTENSION_LENGTH ->
+            {
+                int length = value;
+                if (length > bodyLeft)
+                {
+                    result = Result.MALFORMED;
+                    return;
+                }
+                extensionsLeft -= length + 4;
+                if (extensionType == EXTENSION_SERVER_NAME)
+                {
+                    serverName = new byte[length];
+                    serverNameHave = 0;
+                }
+                if (length == 0)
+                    endOfExtension();
+                else
+                    next(Field.EXTENSION_DATA, length);
+            }
+            case EXTENSION_DATA -> endOfExtension();
+            default ->
+            {
+                // IGNORED_TAIL has no end before the body's end
+            }
         }
     }
 
-    /** Copies the handshake message out of its records (already checked to be complete). */
-    private static byte[] assemble(ByteBuffer buf, int base, int total)
+    private void afterCompression()
     {
-        byte[] message = new byte[total];
-        int copied = 0;
-        int recordStart = base;
-        while (copied < total)
+        // When the body ends here, endOfBody answers NO_SNI: there is no extensions block.
+        next(Field.EXTENSIONS_LENGTH, 2);
+    }
+
+    private void endOfExtension()
+    {
+        // The server_name is decoded at the end of the body: with duplicates accepted, the last one counts.
+        afterExtension();
+    }
+
+    private void afterExtension()
+    {
+        if (extensionsLeft > 0)
+            next(Field.EXTENSION_TYPE, 2);
+        else
+            next(Field.IGNORED_TAIL, Integer.MAX_VALUE);
+    }
+
+    /** The whole ClientHello body has been read. */
+    private void endOfBody()
+    {
+        switch (field)
         {
-            int length = ((buf.get(recordStart + 3) & 0xFF) << 8) | (buf.get(recordStart + 4) & 0xFF);
-            int n = Math.min(length, total - copied);
-            buf.get(recordStart + RECORD_HEADER_LENGTH, message, copied, n);
-            copied += n;
-            recordStart += RECORD_HEADER_LENGTH + length;
+            case IGNORED_TAIL ->
+            {
+                Object decoded = serverName == null ? null : serverName(serverName);
+                if (decoded == Result.MALFORMED)
+                    result = Result.MALFORMED;
+                else
+                    result = decoded == null ? Result.NO_SNI : Result.sni((String)decoded);
+            }
+            case EXTENSIONS_LENGTH ->
+            {
+                // Compression ended the body: no extensions (a body ending inside the length field is refused).
+                if (fieldLeft == 2)
+                    result = Result.NO_SNI;
+                else
+                    result = Result.MALFORMED;
+            }
+            default -> result = Result.MALFORMED; // a field cut short by the body's end: JSSE underflows
         }
-        return message;
+    }
+
+    private static boolean isIgnoredWarning(int level, int description)
+    {
+        if (level != ALERT_LEVEL_WARNING)
+            return false;
+        for (int ignored : IGNORED_WARNINGS)
+        {
+            if (ignored == description)
+                return true;
+        }
+        return false;
     }
 
     /**
-     * @param p   index of the first byte of the ClientHello body
-     * @param end index just past the body
+     * Decodes a {@code server_name} extension as {@code ServerNameExtension.CHServerNamesSpec} does.
+     *
+     * @return the ASCII host name, null when the list holds no host_name, or {@link Result#MALFORMED}
      */
-    private static Result parseClientHello(ByteBuffer buf, int p, int end)
+    private static Object serverName(byte[] data)
     {
-        // legacy_version
-        if (end - p < 2 || (buf.get(p) & 0xFF) != 3)
+        int end = data.length;
+        if (end < 2)
             return Result.MALFORMED;
-        p += 2;
-        // random
-        if (end - p < 32)
+        int listLength = u16(data, 0);
+        if (listLength == 0 || listLength != end - 2)
             return Result.MALFORMED;
-        p += 32;
-        // legacy_session_id <0..32>
-        if (end - p < 1)
-            return Result.MALFORMED;
-        int sessionIdLength = buf.get(p) & 0xFF;
-        p += 1;
-        if (sessionIdLength > 32 || end - p < sessionIdLength)
-            return Result.MALFORMED;
-        p += sessionIdLength;
-        // cipher_suites <2..2^16-2>
-        if (end - p < 2)
-            return Result.MALFORMED;
-        int cipherSuitesLength = u16(buf, p);
-        p += 2;
-        if (cipherSuitesLength < 2 || (cipherSuitesLength & 1) != 0 || end - p < cipherSuitesLength)
-            return Result.MALFORMED;
-        p += cipherSuitesLength;
-        // legacy_compression_methods <1..2^8-1>
-        if (end - p < 1)
-            return Result.MALFORMED;
-        int compressionLength = buf.get(p) & 0xFF;
-        p += 1;
-        if (compressionLength < 1 || end - p < compressionLength)
-            return Result.MALFORMED;
-        p += compressionLength;
-        // extensions: absent in old clients, else they must fill the message exactly
-        if (p == end)
-            return Result.NO_SNI;
-        if (end - p < 2)
-            return Result.MALFORMED;
-        int extensionsLength = u16(buf, p);
-        p += 2;
-        if (end - p != extensionsLength)
-            return Result.MALFORMED;
+        int p = 2;
         String host = null;
-        boolean serverNameSeen = false;
-        while (p < end)
-        {
-            if (end - p < 4)
-                return Result.MALFORMED;
-            int type = u16(buf, p);
-            int length = u16(buf, p + 2);
-            p += 4;
-            if (end - p < length)
-                return Result.MALFORMED;
-            if (type == EXTENSION_SERVER_NAME)
-            {
-                if (serverNameSeen)
-                    return Result.MALFORMED;
-                serverNameSeen = true;
-                Object parsed = parseServerName(buf, p, p + length);
-                if (parsed == Result.MALFORMED)
-                    return Result.MALFORMED;
-                host = (String)parsed;
-            }
-            p += length;
-        }
-        return host == null ? Result.NO_SNI : Result.sni(host);
-    }
-
-    /**
-     * @return the host name, null when the list holds no host_name, or {@link Result#MALFORMED}
-     */
-    private static Object parseServerName(ByteBuffer buf, int p, int end)
-    {
-        // ServerNameList server_name_list <1..2^16-1>
-        if (end - p < 2)
-            return Result.MALFORMED;
-        int listLength = u16(buf, p);
-        p += 2;
-        if (listLength < 1 || end - p != listLength)
-            return Result.MALFORMED;
-        String host = null;
+        BitSet types = new BitSet();
         while (p < end)
         {
             if (end - p < 3)
                 return Result.MALFORMED;
-            int nameType = buf.get(p) & 0xFF;
-            int nameLength = u16(buf, p + 1);
+            int nameType = data[p] & 0xFF;
+            int nameLength = u16(data, p + 1);
             p += 3;
             if (end - p < nameLength)
                 return Result.MALFORMED;
             if (nameType == NAME_TYPE_HOST_NAME)
             {
-                // RFC 6066: HostName <1..2^16-1>, and at most one name of each type.
-                if (host != null || nameLength == 0)
+                if (nameLength == 0)
                     return Result.MALFORMED;
                 byte[] name = new byte[nameLength];
-                buf.get(p, name, 0, nameLength);
-                host = new String(name, StandardCharsets.ISO_8859_1);
+                System.arraycopy(data, p, name, 0, nameLength);
+                try
+                {
+                    host = new SNIHostName(name).getAsciiName();
+                }
+                catch (IllegalArgumentException x)
+                {
+                    return Result.MALFORMED;
+                }
             }
+            if (types.get(nameType))
+                return Result.MALFORMED;
+            types.set(nameType);
             p += nameLength;
         }
         return host;
     }
 
-    private static int u16(ByteBuffer buf, int index)
+    private static int u16(byte[] data, int index)
     {
-        return ((buf.get(index) & 0xFF) << 8) | (buf.get(index + 1) & 0xFF);
+        return ((data[index] & 0xFF) << 8) | (data[index + 1] & 0xFF);
     }
 }

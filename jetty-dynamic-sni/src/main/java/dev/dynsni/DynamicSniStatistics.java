@@ -22,6 +22,7 @@ public class DynamicSniStatistics
     final LongAdder loads = new LongAdder();
     final LongAdder loadErrors = new LongAdder();
     final LongAdder loadTimeouts = new LongAdder();
+    final LongAdder unresolvedByPrefetch = new LongAdder();
     final LongAdder loadNanos = new LongAdder();
     final LongAdder invalidSni = new LongAdder();
     final LongAdder noSni = new LongAdder();
@@ -107,6 +108,12 @@ public class DynamicSniStatistics
     public long getLoadTimeouts()
     {
         return loadTimeouts.sum();
+    }
+
+    @ManagedAttribute("Handshakes for a name the SNI prefetch did not resolve and L1 did not hold: answered by the unknown-host policy, without asking a store")
+    public long getUnresolvedByPrefetch()
+    {
+        return unresolvedByPrefetch.sum();
     }
 
     @ManagedAttribute("Mean load time behind L1, in microseconds")
@@ -284,7 +291,7 @@ public class DynamicSniStatistics
     @ManagedOperation(value = "Resets all counters", impact = "ACTION")
     public void reset()
     {
-        for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, loadNanos,
+        for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, unresolvedByPrefetch, loadNanos,
             invalidSni, noSni, servedDynamic, servedDefault, rejected, notHosted, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions})
         {
             adder.reset();

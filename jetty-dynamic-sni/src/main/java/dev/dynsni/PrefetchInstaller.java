@@ -34,7 +34,9 @@ public class PrefetchInstaller extends AbstractLifeCycle
     private final DynamicSniSslContextFactory sslContextFactory;
     private boolean enabled = Setting.PREFETCH.defaultBoolean();
     private int maxClientHelloBytes = -1;
-    private long clientHelloTimeoutMillis = -1;
+    private long handshakeTimeoutMillis = -1;
+    private int maxPendingHandshakes = -1;
+    private long maxBufferedBytes = -1;
     private long prefetchTimeoutMillis = -1;
     private final List<String> installedOn = new ArrayList<>();
 
@@ -60,9 +62,19 @@ public class PrefetchInstaller extends AbstractLifeCycle
         this.maxClientHelloBytes = maxClientHelloBytes;
     }
 
-    public void setClientHelloTimeoutMillis(long clientHelloTimeoutMillis)
+    public void setHandshakeTimeoutMillis(long handshakeTimeoutMillis)
     {
-        this.clientHelloTimeoutMillis = clientHelloTimeoutMillis;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    }
+
+    public void setMaxPendingHandshakes(int maxPendingHandshakes)
+    {
+        this.maxPendingHandshakes = maxPendingHandshakes;
+    }
+
+    public void setMaxBufferedBytes(long maxBufferedBytes)
+    {
+        this.maxBufferedBytes = maxBufferedBytes;
     }
 
     public void setPrefetchTimeoutMillis(long prefetchTimeoutMillis)
@@ -102,8 +114,12 @@ public class PrefetchInstaller extends AbstractLifeCycle
                     prefetching.setDirectBuffersForDecryption(ssl.isDirectBuffersForDecryption());
                     if (maxClientHelloBytes > 0)
                         prefetching.setMaxClientHelloBytes(maxClientHelloBytes);
-                    if (clientHelloTimeoutMillis > 0)
-                        prefetching.setClientHelloTimeoutMillis(clientHelloTimeoutMillis);
+                    if (handshakeTimeoutMillis > 0)
+                        prefetching.setHandshakeTimeoutMillis(handshakeTimeoutMillis);
+                    if (maxPendingHandshakes > 0)
+                        prefetching.setMaxPendingHandshakes(maxPendingHandshakes);
+                    if (maxBufferedBytes > 0)
+                        prefetching.setMaxBufferedBytes(maxBufferedBytes);
                     if (prefetchTimeoutMillis > 0)
                         prefetching.setPrefetchTimeoutMillis(prefetchTimeoutMillis);
                     factories.set(i, prefetching);

@@ -1,6 +1,8 @@
 package dev.dynsni;
 
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.IntSupplier;
+import java.util.function.LongSupplier;
 
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
@@ -15,7 +17,9 @@ import org.eclipse.jetty.util.annotation.ManagedOperation;
  * ({@link #getHits() hits} + {@link #getMisses() misses}), handed to TLS without a lookup
  * ({@link #getNoSni() noSni}, {@link #getInvalidSni() invalidSni}, {@link #getNotTls() notTls},
  * {@link #getMalformed() malformed}, {@link #getTooBig() tooBig}), or closed
- * ({@link #getReceiveTimeouts() receiveTimeouts}, {@link #getClosedEarly() closedEarly}).</p>
+ * ({@link #getHandshakeTimeouts() handshakeTimeouts}, {@link #getClosedEarly() closedEarly},
+ * {@link #getOverBudget() overBudget}). {@link #getHandshakeTimeouts() handshakeTimeouts} also counts
+ * connections already handed to TLS whose handshake did not end within the deadline.</p>
  */
 @ManagedObject("ClientHello prefetch statistics")
 public class PrefetchStatistics
@@ -32,7 +36,34 @@ public class PrefetchStatistics
     final LongAdder notTls = new LongAdder();
     final LongAdder malformed = new LongAdder();
     final LongAdder tooBig = new LongAdder();
-    final LongAdder receiveTimeouts = new LongAdder();
+    final LongAdder handshakeTimeouts = new LongAdder();
+    final LongAdder overBudget = new LongAdder();
+    private volatile IntSupplier pendingHandshakes = () -> 0;
+    private volatile LongSupplier bufferedBytes = () -> 0;
+
+    void setGauges(IntSupplier pendingHandshakes, LongSupplier bufferedBytes)
+    {
+        this.pendingHandshakes = pendingHandshakes;
+        this.bufferedBytes = bufferedBytes;
+    }
+
+    @ManagedAttribute("Connections between their opening and the end of their TLS handshake, now")
+    public int getPendingHandshakes()
+    {
+        return pendingHandshakes.getAsInt();
+    }
+
+    @ManagedAttribute("Bytes buffered by connections before TLS reads them, now")
+    public long getBufferedBytes()
+    {
+        return bufferedBytes.getAsLong();
+    }
+
+    @ManagedAttribute("Connections closed at once, or while reading their ClientHello, because maxPendingHandshakes or maxBufferedBytes was reached")
+    public long getOverBudget()
+    {
+        return overBudget.sum();
+    }
     final LongAdder closedEarly = new LongAdder();
     final LongAdder upgradeErrors = new LongAdder();
     final LongAdder refused = new LongAdder();
@@ -116,16 +147,16 @@ public class PrefetchStatistics
         return malformed.sum();
     }
 
-    @ManagedAttribute("ClientHellos larger than maxClientHelloBytes, handed to TLS without a prefetch")
+    @ManagedAttribute("ClientHellos larger than the JDK accepts or than maxClientHelloBytes, handed to TLS without a prefetch")
     public long getTooBig()
     {
         return tooBig.sum();
     }
 
-    @ManagedAttribute("Connections closed because the ClientHello did not arrive within clientHelloTimeoutMillis")
-    public long getReceiveTimeouts()
+    @ManagedAttribute("Connections closed because their TLS handshake did not end within handshakeTimeoutMillis of their opening")
+    public long getHandshakeTimeouts()
     {
-        return receiveTimeouts.sum();
+        return handshakeTimeouts.sum();
     }
 
     @ManagedAttribute("Connections closed by the client (or failing) before a complete ClientHello")
@@ -144,7 +175,7 @@ public class PrefetchStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{connections, hits, misses, completed, failures, timeouts, waitNanos, noSni, invalidSni, refused,
-            notTls, malformed, tooBig, receiveTimeouts, closedEarly, upgradeErrors})
+            notTls, malformed, tooBig, handshakeTimeouts, overBudget, closedEarly, upgradeErrors})
         {
             adder.reset();
         }
@@ -153,8 +184,8 @@ public class PrefetchStatistics
     @Override
     public String toString()
     {
-        return String.format("PrefetchStatistics[connections=%d, hits=%d, misses=%d, completed=%d, failures=%d, timeouts=%d, noSni=%d, invalidSni=%d, notTls=%d, malformed=%d, tooBig=%d, receiveTimeouts=%d, closedEarly=%d]",
+        return String.format("PrefetchStatistics[connections=%d, hits=%d, misses=%d, completed=%d, failures=%d, timeouts=%d, noSni=%d, invalidSni=%d, notTls=%d, malformed=%d, tooBig=%d, handshakeTimeouts=%d, overBudget=%d, closedEarly=%d]",
             getConnections(), getHits(), getMisses(), getCompleted(), getFailures(), getTimeouts(), getNoSni(), getInvalidSni(), getNotTls(),
-            getMalformed(), getTooBig(), getReceiveTimeouts(), getClosedEarly());
+            getMalformed(), getTooBig(), getHandshakeTimeouts(), getOverBudget(), getClosedEarly());
     }
 }

@@ -1,6 +1,10 @@
 package dev.dynsni;
 
+import java.util.concurrent.Executor;
+import javax.net.ssl.SSLEngine;
+
 import dev.dynsni.core.Setting;
+import org.eclipse.jetty.io.AbstractConnection;
 import org.eclipse.jetty.io.Connection;
 import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ssl.SslConnection;
@@ -10,6 +14,8 @@ import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.Name;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * An {@link SslConnectionFactory} that resolves the certificate <em>before</em> the TLS handshake,
@@ -33,21 +39,27 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
  *
  * <p><b>Contract of the prefetch stage</b> (per connection):</p>
  * <ul>
- *   <li>At most {@linkplain #setMaxClientHelloBytes(int) maxClientHelloBytes} are buffered (default
- *   16 KiB + the 5-byte record header). A larger ClientHello is handed to TLS unchanged, without a
- *   prefetch.</li>
- *   <li>The ClientHello must arrive within {@linkplain #setClientHelloTimeoutMillis(long)
- *   clientHelloTimeoutMillis} (default 10 s) of the connection opening, however slowly it trickles;
- *   otherwise the connection is closed. A timer of the connector's scheduler enforces it: no thread
- *   waits.</li>
+ *   <li>One deadline, {@linkplain #setHandshakeTimeoutMillis(long) handshakeTimeoutMillis} (default
+ *   10 s) from the connection's opening to the end of its TLS handshake, whatever the client sends
+ *   and however slowly (a trickled ClientHello, a record announcing more bytes than it sends, bytes
+ *   that are not TLS, a lookup, a slow key exchange): the connection is closed when it passes. A
+ *   timer of the connector's scheduler enforces it: no thread waits.</li>
+ *   <li>Bounded memory: at most {@linkplain #setMaxPendingHandshakes(int) maxPendingHandshakes}
+ *   connections of this factory are before the end of their handshake, buffering at most
+ *   {@linkplain #setMaxBufferedBytes(long) maxBufferedBytes} in all; beyond either, a new connection
+ *   is closed at once, and a connection whose ClientHello needs more is closed. One connection
+ *   buffers at most {@linkplain #setMaxClientHelloBytes(int) maxClientHelloBytes} (its buffer starts
+ *   at 1 KiB and doubles); a longer ClientHello is handed to TLS unchanged, without a prefetch.</li>
+ *   <li>The ClientHello is read as the JDK's TLS engine reads it ({@link ClientHelloParser}), once,
+ *   incrementally: the work is linear in the bytes received however they are split.</li>
  *   <li>A valid SNI host starts one lookup (shared with every concurrent lookup of the host). TLS
  *   starts when it completes, or after {@linkplain #setPrefetchTimeoutMillis(long)
  *   prefetchTimeoutMillis} (default: the factory's {@code lookupTimeoutMillis}); a lookup that
  *   failed or timed out is not waited for again by the key manager: the handshake continues under
  *   the unknown-host policy, and the lookup goes on in the background for the next handshake.</li>
  *   <li>No SNI, an invalid SNI, non-TLS bytes, a malformed or too large ClientHello: TLS starts at
- *   once with the bytes read, and behaves exactly as with the stock factory (a default
- *   certificate, an alert, or a close).</li>
+ *   once with the bytes read, and the key manager answers from memory (L1) or by the policy, never
+ *   from a store: no Jetty thread waits on I/O in any case.</li>
  *   <li>TLS always starts on a thread of the connector's executor, never a scheduler, Redis or
  *   JDBC thread, and never while a thread is selecting.</li>
  * </ul>
@@ -57,11 +69,17 @@ import org.eclipse.jetty.util.ssl.SslContextFactory;
 @ManagedObject("SslConnectionFactory that resolves the SNI certificate before the TLS handshake")
 public class PrefetchingSslConnectionFactory extends SslConnectionFactory
 {
+    private static final Logger LOG = LoggerFactory.getLogger(PrefetchingSslConnectionFactory.class);
     private final DynamicSniSslContextFactory dynamicSni;
     private final PrefetchStatistics statistics = new PrefetchStatistics();
+    private final PendingHandshake.Budget budget = new PendingHandshake.Budget();
     private int maxClientHelloBytes = Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.defaultInt();
-    private long clientHelloTimeoutMillis = Setting.PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS.defaultLong();
+    private long handshakeTimeoutMillis = Setting.PREFETCH_HANDSHAKE_TIMEOUT_MILLIS.defaultLong();
+    private int maxPendingHandshakes = Setting.PREFETCH_MAX_PENDING_HANDSHAKES.defaultInt();
+    private long maxBufferedBytes = Setting.PREFETCH_MAX_BUFFERED_BYTES.defaultLong();
     private long prefetchTimeoutMillis = Setting.PREFETCH_TIMEOUT_MILLIS.defaultLong();
+    private int packetBufferSize;
+    private JsseRules rules = JsseRules.JDK_17;
 
     /**
      * @param factory      the context factory; must be a {@link DynamicSniSslContextFactory}
@@ -72,6 +90,7 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
         super(requireDynamicSni(factory), nextProtocol);
         this.dynamicSni = (DynamicSniSslContextFactory)factory;
         installBean(statistics);
+        statistics.setGauges(budget::connections, budget::bytes);
     }
 
     private static SslContextFactory.Server requireDynamicSni(SslContextFactory.Server factory)
@@ -86,31 +105,88 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
     protected void doStart() throws Exception
     {
         Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.check(maxClientHelloBytes);
-        Setting.PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS.check(clientHelloTimeoutMillis);
+        Setting.PREFETCH_HANDSHAKE_TIMEOUT_MILLIS.check(handshakeTimeoutMillis);
+        Setting.PREFETCH_MAX_PENDING_HANDSHAKES.check(maxPendingHandshakes);
+        Setting.PREFETCH_MAX_BUFFERED_BYTES.check(maxBufferedBytes);
         super.doStart();
-        // The buffered bytes are handed to SslConnection's encrypted input buffer, one TLS packet big.
-        int packetBufferSize = getSslContextFactory().newSSLEngine().getSession().getPacketBufferSize();
-        if (maxClientHelloBytes > packetBufferSize)
-            throw new IllegalStateException(Setting.PREFETCH_MAX_CLIENT_HELLO_BYTES.property() + "=" + maxClientHelloBytes +
-                " exceeds the TLS packet buffer size " + packetBufferSize + ": use at most " + packetBufferSize);
+        budget.limits(maxPendingHandshakes, maxBufferedBytes);
+        SSLEngine engine = getSslContextFactory().newSSLEngine();
+        packetBufferSize = engine.getSession().getPacketBufferSize();
+        rules = JsseRules.probe(() ->
+        {
+            SSLEngine probe = getSslContextFactory().newSSLEngine();
+            probe.setUseClientMode(false);
+            return probe;
+        });
+        if (LOG.isDebugEnabled())
+            LOG.debug("ClientHello rules of the TLS engine {}", rules);
     }
 
     /**
      * @return a connection that reads the ClientHello and resolves its SNI host, then upgrades
-     *     itself to the {@link SslConnection} of {@link SslConnectionFactory#newConnection(Connector, EndPoint)}
+     *     itself to the {@link SslConnection} of {@link SslConnectionFactory#newConnection(Connector, EndPoint)};
+     *     or, beyond {@code maxPendingHandshakes} or {@code maxBufferedBytes}, one that closes at once
      */
     @Override
     public Connection newConnection(Connector connector, EndPoint endPoint)
     {
-        return new ClientHelloConnection(this, connector, endPoint);
+        int initial = Math.min(ClientHelloConnection.INITIAL_BUFFER_BYTES, maxClientHelloBytes);
+        PendingHandshake pending = PendingHandshake.admit(budget, statistics, handshakeTimeoutMillis, initial);
+        if (pending == null)
+        {
+            statistics.overBudget.increment();
+            return new RefusedConnection(endPoint, connector.getExecutor());
+        }
+        return new ClientHelloConnection(this, connector, endPoint, pending);
+    }
+
+    /** A connection beyond the budget: closed as soon as it opens, without reading. */
+    private static final class RefusedConnection extends AbstractConnection
+    {
+        RefusedConnection(EndPoint endPoint, Executor executor)
+        {
+            super(endPoint, executor);
+        }
+
+        @Override
+        public void onOpen()
+        {
+            super.onOpen();
+            getEndPoint().close();
+        }
+
+        @Override
+        public void onFillable()
+        {
+            getEndPoint().close();
+        }
+    }
+
+    @Override
+    protected SslConnection newSslConnection(Connector connector, EndPoint endPoint, SSLEngine engine)
+    {
+        return new PendingHandshake.HandOverSslConnection(connector.getByteBufferPool(), connector.getExecutor(), getSslContextFactory(), endPoint, engine,
+            isDirectBuffersForEncryption(), isDirectBuffersForDecryption());
     }
 
     /**
      * @return the stock TLS connection, for the hand-over
      */
-    SslConnection newTlsConnection(Connector connector, EndPoint endPoint)
+    PendingHandshake.HandOverSslConnection newTlsConnection(Connector connector, EndPoint endPoint)
     {
-        return (SslConnection)super.newConnection(connector, endPoint);
+        return (PendingHandshake.HandOverSslConnection)super.newConnection(connector, endPoint);
+    }
+
+    /** @return a parser of one ClientHello, reading as this JVM's TLS engine does */
+    ClientHelloParser newParser()
+    {
+        return new ClientHelloParser(maxClientHelloBytes, rules);
+    }
+
+    /** @return the TLS engine's packet buffer size: the most bytes handed over before its first read */
+    int getPacketBufferSize()
+    {
+        return packetBufferSize;
     }
 
     /** @return the resolver of the context factory; null before it started */
@@ -125,34 +201,65 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
         return statistics;
     }
 
-    @ManagedAttribute("Most bytes buffered for a ClientHello, record headers included")
+    @ManagedAttribute("Most bytes one connection buffers for its ClientHello, record headers included")
     public int getMaxClientHelloBytes()
     {
         return maxClientHelloBytes;
     }
 
     /**
-     * @param maxClientHelloBytes most bytes buffered for a ClientHello, record headers included
-     *     (default 16389: 16 KiB plus one record header; at most the TLS packet buffer size)
+     * @param maxClientHelloBytes most bytes one connection buffers for its ClientHello, record
+     *     headers included (default 65536); a longer ClientHello is handed to TLS without a prefetch
      */
     public void setMaxClientHelloBytes(int maxClientHelloBytes)
     {
         this.maxClientHelloBytes = maxClientHelloBytes;
     }
 
-    @ManagedAttribute("Longest time for the whole ClientHello to arrive, ms")
-    public long getClientHelloTimeoutMillis()
+    @ManagedAttribute("Longest time from a connection's opening to the end of its TLS handshake, ms")
+    public long getHandshakeTimeoutMillis()
     {
-        return clientHelloTimeoutMillis;
+        return handshakeTimeoutMillis;
     }
 
     /**
-     * @param clientHelloTimeoutMillis longest time from the connection opening to a complete
-     *     ClientHello (default 10000); the connection is closed after it
+     * @param handshakeTimeoutMillis longest time from a connection's opening to the end of its TLS
+     *     handshake (default 10000); the connection is closed after it
      */
-    public void setClientHelloTimeoutMillis(long clientHelloTimeoutMillis)
+    public void setHandshakeTimeoutMillis(long handshakeTimeoutMillis)
     {
-        this.clientHelloTimeoutMillis = clientHelloTimeoutMillis;
+        this.handshakeTimeoutMillis = handshakeTimeoutMillis;
+    }
+
+    @ManagedAttribute("Most connections before the end of their TLS handshake; more are closed at once")
+    public int getMaxPendingHandshakes()
+    {
+        return maxPendingHandshakes;
+    }
+
+    /**
+     * @param maxPendingHandshakes most connections of this factory between their opening and the end
+     *     of their handshake (default 10000); a connection beyond it is closed at once
+     */
+    public void setMaxPendingHandshakes(int maxPendingHandshakes)
+    {
+        this.maxPendingHandshakes = maxPendingHandshakes;
+    }
+
+    @ManagedAttribute("Most bytes buffered by all connections before TLS starts")
+    public long getMaxBufferedBytes()
+    {
+        return maxBufferedBytes;
+    }
+
+    /**
+     * @param maxBufferedBytes most bytes the connections of this factory buffer before TLS starts
+     *     (default 32 MiB); when reached, a new connection is closed at once and a connection
+     *     needing more is closed
+     */
+    public void setMaxBufferedBytes(long maxBufferedBytes)
+    {
+        this.maxBufferedBytes = maxBufferedBytes;
     }
 
     @ManagedAttribute("Longest time a connection is held for its lookup before TLS starts, ms (0: lookupTimeoutMillis)")

@@ -34,8 +34,17 @@ class ClientHelloParserTest
         byte[] helloRecord = records(hello);
         List<Arguments> cases = new ArrayList<>();
         cases.add(Arguments.of("one record", helloRecord, "SNI(shop.example.com)"));
-        cases.add(Arguments.of("upper case and trailing dot kept raw", records(clientHello(withSni("Shop.Example.COM."))), "SNI(Shop.Example.COM.)"));
-        cases.add(Arguments.of("raw bytes kept raw", records(clientHello(List.of(serverName("bad_name\u0000.example")))), "SNI(bad_name\u0000.example)"));
+        cases.add(Arguments.of("upper case kept", records(clientHello(withSni("Shop.Example.COM"))), "SNI(Shop.Example.COM)"));
+        cases.add(Arguments.of("full-width name as JSSE converts it", records(clientHello(List.of(serverNameUtf8("\uFF53\uFF48\uFF4F\uFF50.example.com")))), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("raw UTF-8 U-label as its A-label", records(clientHello(List.of(serverNameUtf8("b\u00fccher.example.com")))), "SNI(xn--bcher-kva.example.com)"));
+        cases.add(Arguments.of("full-width dot separates labels", records(clientHello(List.of(serverNameUtf8("shop\uFF0Eexample.com")))), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("zero-length record before the hello (JDK 17)", concat(new byte[]{22, 3, 1, 0, 0}, helloRecord), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("zero-length records between fragments (JDK 17)", zeroLengthBetween(hello), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("16 KiB record around a small hello", sixteenKiBRecordAround(hello), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("hello of 20 KiB over two records", records(clientHello(List.of(serverName(HOST), extension(0x0015, new byte[20_000]))), 16384), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("record version 4.0", concat(new byte[]{22, 4, 0}, Arrays.copyOfRange(helloRecord, 3, helloRecord.length)), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("record of 2^14 + 1 bytes", records(clientHello(List.of(serverName(HOST), extension(0x0015, new byte[16_400]))), 16385), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("bytes after the extensions block ignored", records(handshake(1, concat(body(List.of(serverName(HOST))), new byte[]{0}))), "SNI(shop.example.com)"));
         cases.add(Arguments.of("SNI only extension", records(clientHello(List.of(serverName(HOST)))), "SNI(shop.example.com)"));
         cases.add(Arguments.of("two records", records(hello, hello.length / 2 + 1), "SNI(shop.example.com)"));
         cases.add(Arguments.of("one-byte records", records(hello, 1), "SNI(shop.example.com)"));
@@ -59,32 +68,43 @@ class ClientHelloParserTest
         cases.add(Arguments.of("SSLv2-compatible hello", new byte[]{(byte)0x80, 0x2E, 0x01, 0x03, 0x01, 0x00, 0x15, 0, 0, 0, 0x10}, "NOT_TLS"));
         cases.add(Arguments.of("plain HTTP", "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII), "NOT_TLS"));
         cases.add(Arguments.of("PROXY v1 line", "PROXY TCP4 1.2.3.4 5.6.7.8 1 2\r\n".getBytes(StandardCharsets.US_ASCII), "NOT_TLS"));
-        cases.add(Arguments.of("alert record", new byte[]{21, 3, 3, 0, 2, 2, 40}, "NOT_TLS"));
-        cases.add(Arguments.of("handshake type, version 2", new byte[]{22, 2, 0, 0, 4}, "NOT_TLS"));
+        cases.add(Arguments.of("fatal alert record", new byte[]{21, 3, 3, 0, 2, 2, 40}, "MALFORMED"));
+        cases.add(Arguments.of("warning alert JSSE does not ignore", concat(new byte[]{21, 3, 3, 0, 2, 1, 112}, helloRecord), "MALFORMED"));
+        cases.add(Arguments.of("warning user_canceled before the hello (JSSE goes on)", concat(new byte[]{21, 3, 3, 0, 2, 1, 90}, helloRecord), "SNI(shop.example.com)"));
+        cases.add(Arguments.of("change_cipher_spec before the hello", concat(new byte[]{20, 3, 3, 0, 1, 1}, helloRecord), "NOT_TLS"));
+
         cases.add(Arguments.of("one zero byte", new byte[]{0}, "NOT_TLS"));
 
         cases.add(Arguments.of("hello larger than the bound", Arrays.copyOf(records(handshake(1, new byte[MAX]), 16384), 9), "TOO_BIG"));
         cases.add(Arguments.of("bound filled by small records", records(clientHello(List.of(extension(0x0015, new byte[MAX - 200]))), 16), "TOO_BIG"));
 
-        cases.add(Arguments.of("zero-length record", new byte[]{22, 3, 1, 0, 0, 1, 0, 0, 4}, "MALFORMED"));
-        cases.add(Arguments.of("record longer than 2^14", new byte[]{22, 3, 1, 0x40, 1, 1, 0, 0, 4}, "MALFORMED"));
+        cases.add(Arguments.of("handshake record, version 2", new byte[]{22, 2, 0, 0, 4}, "MALFORMED"));
+        cases.add(Arguments.of("record longer than JSSE reads", new byte[]{22, 3, 1, (byte)0x81, 0x41, 1, 0, 0, 4}, "MALFORMED"));
+        cases.add(Arguments.of("handshake message over 32 KiB", records(handshake(1, new byte[32_769]), 16384), "TOO_BIG"));
+        cases.add(Arguments.of("trailing dot", records(clientHello(withSni("shop.example.com."))), "MALFORMED"));
+        cases.add(Arguments.of("underscore", records(clientHello(List.of(serverName("bad_name.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("NUL byte", records(clientHello(List.of(serverName("bad\u0000.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("space", records(clientHello(List.of(serverName("host name.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("leading hyphen", records(clientHello(List.of(serverName("-leading.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("Latin-1 byte that is not UTF-8", records(clientHello(List.of(serverName("b\u00fccher.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("empty label", records(clientHello(List.of(serverName("a..b.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("duplicate extension of another type (JDK 17.0.16+)", records(clientHello(List.of(serverName(HOST), extension(0x0017, new byte[0]), extension(0x0017, new byte[0])))), "MALFORMED"));
         cases.add(Arguments.of("server hello", records(handshake(2, body(withSni(HOST)))), "MALFORMED"));
         cases.add(Arguments.of("alert between fragments", interleaved(hello), "MALFORMED"));
         cases.add(Arguments.of("second record not version 3", secondRecordVersion(hello), "MALFORMED"));
-        cases.add(Arguments.of("duplicate server_name", records(clientHello(List.of(serverName(HOST), serverName("other.example.com")))), "MALFORMED"));
+        cases.add(Arguments.of("duplicate server_name (JDK 17.0.16+)", records(clientHello(List.of(serverName(HOST), serverName("other.example.com")))), "MALFORMED"));
         cases.add(Arguments.of("two host_names", records(clientHello(List.of(serverName(HOST, "other.example.com")))), "MALFORMED"));
         cases.add(Arguments.of("empty host_name", records(clientHello(List.of(serverName("")))), "MALFORMED"));
         cases.add(Arguments.of("empty server_name extension", records(clientHello(List.of(extension(0, new byte[0])))), "MALFORMED"));
         cases.add(Arguments.of("server_name list length short", records(clientHello(List.of(extension(0, new byte[]{0, 3, 0, 0, 1, 'a'})))), "MALFORMED"));
         cases.add(Arguments.of("host_name length past list", records(clientHello(List.of(extension(0, new byte[]{0, 4, 0, 0, 9, 'a'})))), "MALFORMED"));
         cases.add(Arguments.of("extension length past end", records(handshake(1, concat(body(null), new byte[]{0, 4, 0, 0, 0, 9}))), "MALFORMED"));
-        cases.add(Arguments.of("extensions length short", records(handshake(1, concat(body(null), new byte[]{0, 2, 0, 0x17, 0, 0}))), "MALFORMED"));
-        cases.add(Arguments.of("trailing byte after extensions", records(handshake(1, concat(body(List.of(serverName(HOST))), new byte[]{0}))), "MALFORMED"));
+        cases.add(Arguments.of("extensions length short", records(handshake(1, concat(body(null), new byte[]{0, 2, 0, 0x17, 0, 0}))), "NO_SNI"));
         cases.add(Arguments.of("one stray byte instead of extensions", records(handshake(1, concat(body(null), new byte[]{0}))), "MALFORMED"));
         cases.add(Arguments.of("session id of 33 bytes", records(handshake(1, patch(body(null), 34, 33))), "MALFORMED"));
         cases.add(Arguments.of("odd cipher suites length", records(handshake(1, patch(body(null), 68, 3))), "MALFORMED"));
         cases.add(Arguments.of("no compression method", records(handshake(1, patch(body(null), 73, 0))), "MALFORMED"));
-        cases.add(Arguments.of("legacy_version 2.0", records(handshake(1, patch(body(null), 0, 2))), "MALFORMED"));
+        cases.add(Arguments.of("legacy_version 2.0 (refused later, at version negotiation)", records(handshake(1, patch(body(null), 0, 2))), "NO_SNI"));
         cases.add(Arguments.of("body shorter than the random", records(handshake(1, new byte[]{3, 3, 1, 2})), "MALFORMED"));
         cases.add(Arguments.of("empty body", records(handshake(1, new byte[0])), "MALFORMED"));
         return cases.stream();
@@ -140,7 +160,7 @@ class ClientHelloParserTest
         assertEquals(ClientHelloParser.Result.TOO_BIG, ClientHelloParser.parse(ByteBuffer.wrap(hello), hello.length - 1));
         byte[] split = records(clientHello(withSni(HOST)), 40);
         assertEquals(ClientHelloParser.Result.TOO_BIG, ClientHelloParser.parse(ByteBuffer.wrap(split), hello.length));
-        assertEquals(ClientHelloParser.Result.MALFORMED, ClientHelloParser.parse(ByteBuffer.wrap(hello), 3));
+        assertEquals(ClientHelloParser.Result.TOO_BIG, ClientHelloParser.parse(ByteBuffer.wrap(hello), 3));
         assertEquals(ClientHelloParser.Result.MALFORMED, ClientHelloParser.parse(null, MAX));
     }
 
@@ -150,6 +170,33 @@ class ClientHelloParserTest
         assertEquals("SNI(jdk.example.com)", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("jdk.example.com")), MAX).toString());
         assertEquals("SNI(tls12.example.com)", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("tls12.example.com", "TLSv1.2")), MAX).toString());
         assertEquals("NO_SNI", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk(null)), MAX).toString());
+    }
+
+    /** A server_name extension whose host_name is the UTF-8 encoding of the name (as a client might send a U-label). */
+    static byte[] serverNameUtf8(String name)
+    {
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        return serverName(new String(bytes, StandardCharsets.ISO_8859_1));
+    }
+
+    /** The hello in 50-byte records with a zero-length handshake record after each. */
+    static byte[] zeroLengthBetween(byte[] hello)
+    {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < hello.length; i += 50)
+        {
+            ClientHellos.record(out, 22, 0x0303, Arrays.copyOfRange(hello, i, Math.min(hello.length, i + 50)));
+            ClientHellos.record(out, 22, 0x0303, new byte[0]);
+        }
+        return out.toByteArray();
+    }
+
+    /** One record of 2^14 bytes: the hello, then zeros (read by JSSE as empty hello_request messages). */
+    static byte[] sixteenKiBRecordAround(byte[] hello)
+    {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        ClientHellos.record(out, 22, 0x0301, Arrays.copyOf(hello, 16384));
+        return out.toByteArray();
     }
 
     private static byte[] patch(byte[] bytes, int index, int value)

@@ -51,7 +51,7 @@ class PrefetchingSslConnectionFactoryTest
         store.put("shop.example.com", shop);
         store.put("blog.example.com", blog);
         factory = store.newFactory(true);
-        server = new PrefetchTestServer(factory, true, false, 32, p -> p.setClientHelloTimeoutMillis(1000));
+        server = new PrefetchTestServer(factory, true, false, 32, p -> p.setHandshakeTimeoutMillis(1000));
         // a second connector's worth of server sharing the factory, with the proxy protocol in front
         proxied = new PrefetchTestServer(factory, true, true, 32, null);
     }
@@ -198,9 +198,9 @@ class PrefetchingSslConnectionFactoryTest
     }
 
     @Test
-    void slowClient_isClosedAfterClientHelloTimeout() throws Exception
+    void slowClient_isClosedAfterHandshakeTimeout() throws Exception
     {
-        long before = server.prefetchStatistics().getReceiveTimeouts();
+        long before = server.prefetchStatistics().getHandshakeTimeouts();
         byte[] hello = helloBytes();
         try (Socket socket = new Socket("127.0.0.1", server.port()))
         {
@@ -239,7 +239,7 @@ class PrefetchingSslConnectionFactoryTest
             assertEquals(-1, read, "closed without an answer");
             assertTrue(millis >= 900 && millis < 4000, "closed after " + millis + " ms, timeout 1000 ms");
         }
-        assertEquals(before + 1, server.prefetchStatistics().getReceiveTimeouts());
+        assertEquals(before + 1, server.prefetchStatistics().getHandshakeTimeouts());
     }
 
     /** Writes bytes on a raw connection; returns what the server sent back before closing. */

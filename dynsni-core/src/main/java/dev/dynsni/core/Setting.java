@@ -70,10 +70,14 @@ public enum Setting
 
     PREFETCH("prefetch", Owner.PREFETCH, "enabled", Kind.BOOLEAN, "true", null,
         "Resolve the certificate before the TLS handshake starts: the connection reads the ClientHello, looks its SNI host up asynchronously and only then hands the bytes to TLS, so no Jetty thread ever waits on Redis or PostgreSQL. false: the key manager waits (up to lookupTimeoutMillis)."),
-    PREFETCH_MAX_CLIENT_HELLO_BYTES("prefetch.maxClientHelloBytes", Owner.PREFETCH, "maxClientHelloBytes", Kind.INT, "16389", 64, null,
-        "Largest ClientHello accepted before the handshake, in bytes (at most one TLS packet, 16709)."),
-    PREFETCH_CLIENT_HELLO_TIMEOUT_MILLIS("prefetch.clientHelloTimeoutMillis", Owner.PREFETCH, "clientHelloTimeoutMillis", Kind.LONG, "10000", null,
-        "Longest time a client may take to send its ClientHello, in milliseconds."),
+    PREFETCH_HANDSHAKE_TIMEOUT_MILLIS("prefetch.handshakeTimeoutMillis", Owner.PREFETCH, "handshakeTimeoutMillis", Kind.LONG, "10000", null,
+        "Longest time from a connection's opening to the end of its TLS handshake, in milliseconds, whatever the client sends and however slowly; the connection is closed when it runs out."),
+    PREFETCH_MAX_CLIENT_HELLO_BYTES("prefetch.maxClientHelloBytes", Owner.PREFETCH, "maxClientHelloBytes", Kind.INT, "65536", 64, null,
+        "Most bytes one connection buffers for its ClientHello, record headers included (the largest ClientHello the JDK accepts takes 32787 in full records); a longer one is handed to TLS without a prefetch."),
+    PREFETCH_MAX_PENDING_HANDSHAKES("prefetch.maxPendingHandshakes", Owner.PREFETCH, "maxPendingHandshakes", Kind.INT, "10000", null,
+        "Most connections of a connector between their opening and the end of their TLS handshake; a connection beyond it is closed at once."),
+    PREFETCH_MAX_BUFFERED_BYTES("prefetch.maxBufferedBytes", Owner.PREFETCH, "maxBufferedBytes", Kind.LONG, "33554432", 1024, null,
+        "Most bytes the connections of a connector buffer before TLS starts (33554432 = 32 MiB); when they are reached, a new connection is closed at once and a connection needing more is closed."),
     PREFETCH_TIMEOUT_MILLIS("prefetch.timeoutMillis", Owner.PREFETCH, "prefetchTimeoutMillis", Kind.LONG, "0", 0, null,
         "Longest a connection waits for its lookup before the handshake goes on under the unknown-host policy, in milliseconds; 0: lookupTimeoutMillis."),
 
