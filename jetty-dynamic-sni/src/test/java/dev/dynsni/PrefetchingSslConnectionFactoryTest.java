@@ -150,10 +150,15 @@ class PrefetchingSslConnectionFactoryTest
     void invalidSni_isHandedToTls_withoutLookup() throws Exception
     {
         long before = server.prefetchStatistics().getInvalidSni();
+        long malformed = server.prefetchStatistics().getMalformed();
         long loads = factory.getStatistics().getLoads();
-        TlsClient.Result result = TlsClient.trusting(PKI.caCertificate()).handshakeRawSni(server.port(), "bad_name.example.com");
+        // JSSE accepts this name (it would ask the key manager for it), the module's rules do not
+        TlsClient.Result result = TlsClient.trusting(PKI.caCertificate()).handshakeRawSni(server.port(), "ab--cd.example.com");
         assertFalse(result.ok());
         assertEquals(before + 1, server.prefetchStatistics().getInvalidSni());
+        // JSSE refuses this one (illegal_parameter): so does the prefetch, before TLS
+        assertFalse(TlsClient.trusting(PKI.caCertificate()).handshakeRawSni(server.port(), "bad_name.example.com").ok());
+        assertEquals(malformed + 1, server.prefetchStatistics().getMalformed());
         assertEquals(loads, factory.getStatistics().getLoads(), "no store lookup for an invalid name");
     }
 

@@ -186,6 +186,15 @@ public final class TlsClient
         return handshakeOffering(port, List.of(raw));
     }
 
+    /** One handshake offering these exact bytes as the host_name (e.g. a name in raw UTF-8). */
+    public Result handshakeRawSni(int port, byte[] rawSni)
+    {
+        SNIServerName raw = new SNIServerName(0, rawSni)
+        {
+        };
+        return handshakeOffering(port, List.of(raw));
+    }
+
     private Result handshakeOffering(int port, List<SNIServerName> serverNames)
     {
         try (SSLSocket socket = connectOffering(new InetSocketAddress("127.0.0.1", port), serverNames))
