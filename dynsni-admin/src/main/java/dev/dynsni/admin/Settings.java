@@ -9,6 +9,7 @@ import java.util.Map;
 
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
+import dev.dynsni.core.StoreUrls;
 import dev.dynsni.core.Setting;
 
 /**
@@ -171,10 +172,10 @@ public final class Settings
         if (url == null)
             throw CliException.usage("no PostgreSQL URL: pass --jdbc-url, set " + Setting.JDBC_URL.environmentVariable() +
                 ", or point --jetty-base at a base with " + Setting.JDBC_URL.property());
-        if (!url.startsWith("jdbc:postgresql:"))
-            throw CliException.usage(Setting.JDBC_URL.property() + "='" + Secrets.redactUrl(url) + "' (from " + source(Setting.JDBC_URL).text() +
-                ") is not a PostgreSQL JDBC URL: use jdbc:postgresql://host:port/database");
-        return url;
+        String problem = StoreUrls.jdbcProblem(url);
+        if (problem != null)
+            throw CliException.usage(Setting.JDBC_URL.property() + "='" + StoreUrls.mask(url) + "' (from " + source(Setting.JDBC_URL).text() + ") " + problem);
+        return StoreUrls.jdbc(url);
     }
 
     public String jdbcUser()

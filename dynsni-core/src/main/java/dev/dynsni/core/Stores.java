@@ -32,11 +32,15 @@ public final class Stores
     /** @return the PostgreSQL store of the settings */
     public static JdbcCertificateStore jdbc(Settings settings)
     {
-        String url = settings.string(Setting.JDBC_URL);
-        if (url == null)
-            throw new IllegalStateException(Setting.JDBC_URL.property() + " is not set: set it to the PostgreSQL JDBC URL, e.g. jdbc:postgresql://127.0.0.1:5432/hosting");
-        if (!url.startsWith("jdbc:postgresql:"))
-            throw new IllegalStateException(Setting.JDBC_URL.property() + "='" + Secrets.redactUrl(url) + "' is not a PostgreSQL JDBC URL (jdbc:postgresql://host:port/database)");
+        String url;
+        try
+        {
+            url = StoreUrls.jdbc(settings.string(Setting.JDBC_URL));
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw new IllegalStateException(x.getMessage());
+        }
         String schema = settings.string(Setting.JDBC_SCHEMA);
         if (!SchemaMigrations.isValidSchemaName(schema))
             throw new IllegalStateException(Setting.JDBC_SCHEMA.property() + "='" + schema + "' is not a valid schema name: use lower-case letters, digits and _");

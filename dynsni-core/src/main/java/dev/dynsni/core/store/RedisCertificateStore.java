@@ -1,7 +1,5 @@
 package dev.dynsni.core.store;
 
-import java.net.URI;
-import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
@@ -17,6 +15,7 @@ import dev.dynsni.core.InvalidCredentialException;
 import dev.dynsni.core.Pem;
 import dev.dynsni.core.RedisKeys;
 import dev.dynsni.core.Secrets;
+import dev.dynsni.core.StoreUrls;
 import org.redisson.Redisson;
 import org.redisson.api.RScript;
 import org.redisson.api.RedissonClient;
@@ -181,22 +180,24 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             throw new IllegalStateException("jetty.dynamicSni.redis.address is not set: set it to redis://host:port or rediss://host:port");
         if (!List.of(MODE_SINGLE, MODE_CLUSTER, MODE_SENTINEL).contains(mode))
             throw new IllegalArgumentException("jetty.dynamicSni.redis.mode='" + mode + "' is not one of single, cluster, sentinel");
-        List<URI> uris = new ArrayList<>();
+        List<StoreUrls.RedisUrl> uris = new ArrayList<>();
         for (String one : address.split(","))
         {
             if (!one.isBlank())
-                uris.add(parse(one.trim()));
+                uris.add(StoreUrls.redis(one.trim()));
         }
-        String scheme = uris.get(0).getScheme();
-        for (URI uri : uris)
+        if (uris.isEmpty())
+            throw new IllegalStateException("jetty.dynamicSni.redis.address is not set: set it to redis://host:port or rediss://host:port");
+        boolean tls = uris.get(0).tls();
+        for (StoreUrls.RedisUrl uri : uris)
         {
-            if (!uri.getScheme().equals(scheme))
+            if (uri.tls() != tls)
                 throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' mixes redis:// and rediss://: use one scheme for every address");
         }
         if (MODE_SINGLE.equals(mode) && uris.size() > 1)
             throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' lists " + uris.size() +
                 " addresses: set jetty.dynamicSni.redis.mode=cluster (seed nodes) or sentinel (sentinels), or give one address");
-        if (MODE_CLUSTER.equals(mode) && uris.stream().anyMatch(u -> database(u) != null))
+        if (MODE_CLUSTER.equals(mode) && uris.stream().anyMatch(u -> u.database() != null))
             throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' names a database: Redis Cluster has only database 0");
         if (MODE_SENTINEL.equals(mode) && (sentinelMaster == null || sentinelMaster.isBlank()))
             throw new IllegalArgumentException("jetty.dynamicSni.redis.mode=sentinel needs jetty.dynamicSni.redis.sentinelMaster: the name the sentinels monitor the master under");
@@ -205,7 +206,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         javax.net.ssl.TrustManagerFactory trust = null;
         if (caFile != null && !caFile.isBlank())
         {
-            if (!"rediss".equals(scheme))
+            if (!tls)
                 throw new IllegalArgumentException("jetty.dynamicSni.redis.caFile is set but jetty.dynamicSni.redis.address is not a rediss:// (TLS) URL");
             trust = trustManagers(caFile.trim());
         }
@@ -241,52 +242,19 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         LOG.info("Redis tier configured tier=redis mode={} address={} keyPrefix={}", mode, redactedAddress(), keyPrefix);
     }
 
-    /** @return the URI of one address, checked: a redis:// or rediss:// URL with a host and at most a database number as path */
-    private URI parse(String one)
-    {
-        URI uri;
-        try
-        {
-            uri = new URI(one);
-        }
-        catch (java.net.URISyntaxException x)
-        {
-            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
-        }
-        String scheme = uri.getScheme();
-        if (!"redis".equals(scheme) && !"rediss".equals(scheme) || uri.getHost() == null)
-            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' is not a Redis URL: use redis://host:port or rediss://host:port");
-        String database = database(uri);
-        if (database != null && !database.matches("\\d{1,5}"))
-            throw new IllegalArgumentException("jetty.dynamicSni.redis.address='" + redactedAddress() + "' has a path that is not a database number: use redis://host:port or redis://host:port/0");
-        return uri;
-    }
-
-    private static String database(URI uri)
-    {
-        return uri.getPath() == null || uri.getPath().length() <= 1 ? null : uri.getPath().substring(1);
-    }
-
     /**
      * Redisson's configuration (loads Redisson's config classes: built on the creating thread). Every
      * read and write goes to a master: a replica may lag behind a fence this node has seen.
      */
-    private Config newConfig(List<URI> uris, javax.net.ssl.TrustManagerFactory trustManagers)
+    private Config newConfig(List<StoreUrls.RedisUrl> uris, javax.net.ssl.TrustManagerFactory trustManagers)
     {
-        URI first = uris.get(0);
+        StoreUrls.RedisUrl first = uris.get(0);
         Config config = new Config();
         config.setLazyInitialization(true);
         config.setThreads(2);
         config.setNettyThreads(4);
-        String userInfo = first.getRawUserInfo();
-        String urlUser = null;
-        String urlPassword = null;
-        if (userInfo != null)
-        {
-            int colon = userInfo.indexOf(':');
-            urlUser = decode(colon < 0 ? userInfo : userInfo.substring(0, colon));
-            urlPassword = colon < 0 ? null : decode(userInfo.substring(colon + 1));
-        }
+        String urlUser = first.user();
+        String urlPassword = first.password();
         String effectiveUser = user != null && !user.isEmpty() ? user : urlUser;
         String effectivePassword = password != null && !password.isEmpty() ? password : urlPassword;
         int timeout = (int)Math.max(50, timeoutMillis);
@@ -296,7 +264,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             case MODE_CLUSTER ->
             {
                 org.redisson.config.ClusterServersConfig cluster = config.useClusterServers();
-                uris.forEach(u -> cluster.addNodeAddress(hostAndPort(u)));
+                uris.forEach(u -> cluster.addNodeAddress(u.address()));
                 cluster.setScanInterval(1000);
                 cluster.setReadMode(org.redisson.config.ReadMode.MASTER);
                 cluster.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
@@ -310,7 +278,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
             {
                 org.redisson.config.SentinelServersConfig sentinel = config.useSentinelServers();
                 sentinel.setMasterName(sentinelMaster.trim());
-                uris.forEach(u -> sentinel.addSentinelAddress(hostAndPort(u)));
+                uris.forEach(u -> sentinel.addSentinelAddress(u.address()));
                 sentinel.setScanInterval(1000);
                 sentinel.setCheckSentinelsList(false);
                 sentinel.setReadMode(org.redisson.config.ReadMode.MASTER);
@@ -319,18 +287,16 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                 sentinel.setMasterConnectionPoolSize(poolSize);
                 sentinel.setSlaveConnectionMinimumIdleSize(0);
                 sentinel.setSubscriptionConnectionMinimumIdleSize(0);
-                String db = database(first);
-                if (db != null)
-                    sentinel.setDatabase(Integer.parseInt(db));
+                if (first.database() != null)
+                    sentinel.setDatabase(first.database());
                 server = sentinel;
             }
             default ->
             {
                 SingleServerConfig single = config.useSingleServer();
-                single.setAddress(hostAndPort(first));
-                String db = database(first);
-                if (db != null)
-                    single.setDatabase(Integer.parseInt(db));
+                single.setAddress(first.address());
+                if (first.database() != null)
+                    single.setDatabase(first.database());
                 single.setConnectionMinimumIdleSize(Math.min(2, poolSize));
                 single.setConnectionPoolSize(poolSize);
                 single.setSubscriptionConnectionMinimumIdleSize(0);
@@ -349,11 +315,6 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         if (trustManagers != null)
             server.setSslTrustManagerFactory(trustManagers);
         return config;
-    }
-
-    private static String hostAndPort(URI uri)
-    {
-        return uri.getScheme() + "://" + uri.getHost() + ":" + (uri.getPort() > 0 ? uri.getPort() : 6379);
     }
 
     private void checkHealth()
@@ -449,11 +410,6 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         javax.net.ssl.TrustManagerFactory factory = javax.net.ssl.TrustManagerFactory.getInstance(javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
         factory.init(trust);
         return factory;
-    }
-
-    private static String decode(String s)
-    {
-        return URLDecoder.decode(s, StandardCharsets.UTF_8);
     }
 
     private String redactedAddress()
