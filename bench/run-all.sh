@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates bench/RESULTS.md and every bench/results/*.md from scratch: every table of issue 7,
-# the issue 6 flood, the ClientHello prefetch (table 8) and the heap per cached host (table 9), at
-# the issues' sizes. Run it on a quiet machine. Measured duration on 2 cores: about 50 min for
+# the issue 6 flood, the ClientHello prefetch (table 8), the heap per cached host (table 9) and
+# hostile ClientHellos (table 10: server CPU per connection for 1-byte records vs one record, and the
+# longest life of each shape of stalled pre-handshake connection; about 2 min), at the issues' sizes.
+# Run it on a quiet machine. Measured duration on 2 cores: about 50 min for
 # tables 1-7, a third of it the start-time table (1,000,000 certificates, and the keystore baseline
 # timing out at 100,000 hosts after 10 minutes), plus about 2 min (estimated) for table 8 and 11 min
 # for table 9 (3 layouts x 3 runs, before and after, on a loaded machine; plus a build of its
@@ -11,11 +13,12 @@
 #   BENCH_TABLES=throughput,latency BENCH_RUNS=5 bench/run-all.sh
 # Table 11 (fleet: PostgreSQL failover with a standby the bench starts, catch-up after a 30 s feed gap with
 # 1,000 changes) takes about 4 min; table 4 measures a single Redis and a Redis Cluster the bench starts.
-# Knobs: TABLES (startup,throughput,latency,propagation,import,jmh,flood,prefetch,memory,fleet) RUNS START_HOSTS
-# KEYSTORE_MAX START_TIMEOUT_SECONDS KEY_POOL P12_ITERATIONS TENANTS ZIPF CLIENT_THREADS
+# Knobs: TABLES (startup,throughput,latency,propagation,import,jmh,flood,prefetch,memory,hostile,fleet) RUNS
+# START_HOSTS KEYSTORE_MAX START_TIMEOUT_SECONDS KEY_POOL P12_ITERATIONS TENANTS ZIPF CLIENT_THREADS
 # WARMUP_SECONDS SECONDS LATENCY_SECONDS CHANGES IMPORT_HOSTS JMH_CACHE_SIZES JMH_OPTIONS
 # FLOOD_NAMES FLOOD_TENANTS FLOOD_THREADS PREFETCH_HOSTS PREFETCH_SLICES PREFETCH_WARMUP_SECONDS
-# MEMORY_HOSTS MEMORY_BASELINE_REF FLEET_GAP_SECONDS FLEET_CHANGES SERVER_JVM_OPTIONS JDBC_URL REDIS PREFIX.
+# MEMORY_HOSTS MEMORY_BASELINE_REF HOSTILE_CONNECTIONS HOSTILE_STALLED HOSTILE_DEADLINE_MILLIS
+# FLEET_GAP_SECONDS FLEET_CHANGES SERVER_JVM_OPTIONS JDBC_URL REDIS PREFIX.
 # Table 9 (memory per cached host) measures the current library and, as "before", the library at
 # BENCH_MEMORY_BASELINE_REF (default: the commit before the byte bound and the certificate sharing),
 # built here once into bench/target/baseline-REF (or give its jars in BENCH_MEMORY_BASELINE).

@@ -35,6 +35,9 @@ final class BenchConfig
         Map.entry("PREFETCH_SLICES", "1"),
         Map.entry("PREFETCH_WARMUP_SECONDS", "0.3"),
         Map.entry("MEMORY_HOSTS", "300"),
+        Map.entry("HOSTILE_CONNECTIONS", "20"),
+        Map.entry("HOSTILE_STALLED", "3"),
+        Map.entry("HOSTILE_DEADLINE_MILLIS", "2000"),
         Map.entry("FLEET_GAP_SECONDS", "3"),
         Map.entry("FLEET_CHANGES", "20"));
 
@@ -72,6 +75,9 @@ final class BenchConfig
     final int floodTenants;
     final int floodThreads;
     final int prefetchHosts;
+    final int hostileConnections;
+    final int hostileStalled;
+    final long hostileDeadlineMillis;
     final int prefetchSlices;
     final double prefetchWarmupSeconds;
     final int memoryHosts;
@@ -138,6 +144,9 @@ final class BenchConfig
         prefetchSlices = Integer.parseInt(knob.apply("PREFETCH_SLICES", "20"));
         prefetchWarmupSeconds = Double.parseDouble(knob.apply("PREFETCH_WARMUP_SECONDS", "3"));
         memoryHosts = Integer.parseInt(knob.apply("MEMORY_HOSTS", "10000"));
+        hostileConnections = Integer.parseInt(knob.apply("HOSTILE_CONNECTIONS", "200"));
+        hostileStalled = Integer.parseInt(knob.apply("HOSTILE_STALLED", "20"));
+        hostileDeadlineMillis = Long.parseLong(knob.apply("HOSTILE_DEADLINE_MILLIS", "10000"));
         memoryBaseline = knob.apply("MEMORY_BASELINE", "");
         memoryBaselineRef = knob.apply("MEMORY_BASELINE_REF", "b54286557c3b");
         serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));

@@ -90,6 +90,9 @@ public final class BenchServer
         boolean prefetch = dynamic != null && !"false".equals(args.get("prefetch", "true"));
         ServerConnector tls = tlsConnector(server, ssl, prefetch, -1, -1);
         tls.setPort(args.integer("port", 0));
+        PrefetchingSslConnectionFactory prefetching = tls.getConnectionFactory(PrefetchingSslConnectionFactory.class);
+        if (prefetching != null && args.get("handshake-timeout-millis", null) != null)
+            prefetching.setHandshakeTimeoutMillis(args.integer("handshake-timeout-millis", 10_000));
         server.addConnector(tls);
 
         HttpConfiguration httpConfig = new HttpConfiguration();

@@ -86,7 +86,13 @@ final class ServerProcess implements AutoCloseable
         return args;
     }
 
-    InetSocketAddress address()
+    /** @return the server JVM's process id, to read its CPU time */
+    long pid()
+    {
+        return jvm.pid();
+    }
+
+        InetSocketAddress address()
     {
         return new InetSocketAddress("127.0.0.1", tlsPort);
     }
