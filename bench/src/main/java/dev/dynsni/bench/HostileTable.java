@@ -83,9 +83,29 @@ final class HostileTable
                 + "(`prefetch.handshakeTimeoutMillis`), Jetty's idle timeout 30 s. Life = connect to the server's close.%n%n", config.hostileStalled, config.hostileDeadlineMillis));
             out.append("| shape | longest life | shortest life | target (deadline + 1 s) |\n");
             out.append("|---|---:|---:|---|\n");
-            for (Shape shape : shapes)
+            // every shape at once: the table takes one deadline, not one per shape
+            ExecutorService threads = Executors.newCachedThreadPool(r ->
             {
-                long[] lives = stall(server, shape);
+                Thread thread = new Thread(r, "hostile-client");
+                thread.setDaemon(true);
+                return thread;
+            });
+            List<List<Future<Long>>> started = new ArrayList<>();
+            try
+            {
+                for (Shape shape : shapes)
+                    started.add(stall(server, shape, threads));
+            }
+            finally
+            {
+                threads.shutdown();
+            }
+            for (int s = 0; s < shapes.size(); s++)
+            {
+                Shape shape = shapes.get(s);
+                long[] lives = new long[started.get(s).size()];
+                for (int i = 0; i < lives.length; i++)
+                    lives[i] = started.get(s).get(i).get(90, TimeUnit.SECONDS);
                 long longest = Arrays.stream(lives).max().orElse(-1);
                 long shortest = Arrays.stream(lives).min().orElse(-1);
                 boolean met = longest >= 0 && longest <= config.hostileDeadlineMillis + 1000;
@@ -180,84 +200,68 @@ final class HostileTable
         return shapes;
     }
 
-    /** @return the life of each connection of the shape, ms; -1 for one still open after 60 s */
-    private long[] stall(ServerProcess server, Shape shape) throws Exception
+    /** @return the life of each connection of the shape, ms (-1 for one still open after 60 s), once they end */
+    private List<Future<Long>> stall(ServerProcess server, Shape shape, ExecutorService threads)
     {
-        ExecutorService threads = Executors.newCachedThreadPool(r ->
+        List<Future<Long>> lives = new ArrayList<>();
+        for (int i = 0; i < config.hostileStalled; i++)
         {
-            Thread thread = new Thread(r, "hostile-client");
-            thread.setDaemon(true);
-            return thread;
-        });
-        try
-        {
-            List<Future<Long>> lives = new ArrayList<>();
-            for (int i = 0; i < config.hostileStalled; i++)
+            lives.add(threads.submit(() ->
             {
-                lives.add(threads.submit(() ->
+                long start = System.nanoTime();
+                try (Socket socket = new Socket("127.0.0.1", server.tlsPort))
                 {
-                    long start = System.nanoTime();
-                    try (Socket socket = new Socket("127.0.0.1", server.tlsPort))
+                    socket.setTcpNoDelay(true);
+                    socket.setSoTimeout(60_000);
+                    OutputStream output = socket.getOutputStream();
+                    if (shape.trickle)
                     {
-                        socket.setTcpNoDelay(true);
-                        socket.setSoTimeout(60_000);
-                        OutputStream output = socket.getOutputStream();
-                        if (shape.trickle)
+                        Thread trickle = new Thread(() ->
                         {
-                            Thread trickle = new Thread(() ->
+                            try
                             {
-                                try
+                                for (byte b : shape.bytes)
                                 {
-                                    for (byte b : shape.bytes)
-                                    {
-                                        output.write(b);
-                                        output.flush();
-                                        Thread.sleep(1000);
-                                    }
+                                    output.write(b);
+                                    output.flush();
+                                    Thread.sleep(1000);
                                 }
-                                catch (IOException | InterruptedException x)
-                                {
-                                    // closed by the server
-                                }
-                            }, "hostile-trickle");
-                            trickle.setDaemon(true);
-                            trickle.start();
-                        }
-                        else
-                        {
-                            output.write(shape.bytes);
-                            output.flush();
-                        }
-                        InputStream input = socket.getInputStream();
-                        byte[] buffer = new byte[8192];
-                        try
-                        {
-                            while (input.read(buffer) >= 0)
-                            {
-                                // the server's answer, if any: keep reading until it closes
                             }
-                        }
-                        catch (SocketTimeoutException x)
-                        {
-                            return -1L;
-                        }
-                        catch (IOException x)
-                        {
-                            // reset: closed
-                        }
-                        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                            catch (IOException | InterruptedException x)
+                            {
+                                // closed by the server
+                            }
+                        }, "hostile-trickle");
+                        trickle.setDaemon(true);
+                        trickle.start();
                     }
-                }));
-            }
-            long[] result = new long[lives.size()];
-            for (int i = 0; i < result.length; i++)
-                result[i] = lives.get(i).get(90, TimeUnit.SECONDS);
-            return result;
+                    else
+                    {
+                        output.write(shape.bytes);
+                        output.flush();
+                    }
+                    InputStream input = socket.getInputStream();
+                    byte[] buffer = new byte[8192];
+                    try
+                    {
+                        while (input.read(buffer) >= 0)
+                        {
+                            // the server's answer, if any: keep reading until it closes
+                        }
+                    }
+                    catch (SocketTimeoutException x)
+                    {
+                        return -1L;
+                    }
+                    catch (IOException x)
+                    {
+                        // reset: closed
+                    }
+                    return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+                }
+            }));
         }
-        finally
-        {
-            threads.shutdownNow();
-        }
+        return lives;
     }
 
     /** A real client's first flight: its ClientHello record. */
