@@ -36,6 +36,8 @@ import org.slf4j.LoggerFactory;
  * it under a reader. Nothing here ever blocks or sleeps.</p>
  *
  * <p>Bounds: the connection is admitted only within the factory's budget ({@link PendingHandshake});
+ * a ClientHello arriving in many small pieces is read at a bounded pace ({@link #readMore()}), so its
+ * cost stays close to that of one sent at once;
  * its buffer starts small and doubles as the ClientHello arrives, each growth reserved against the
  * budget first (a refused growth closes the connection), and never beyond {@code maxClientHelloBytes};
  * the deadline scheduled at open closes the connection if its TLS handshake has not ended by then.</p>
@@ -47,6 +49,9 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     private static final byte[] UNRECOGNIZED_NAME_ALERT = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x70};
     /** The first buffer: most ClientHellos fit, and a stalled connection holds no more. */
     static final int INITIAL_BUFFER_BYTES = 1024;
+    /** Reads after which an incomplete ClientHello is read at most every {@link #PACE_MILLIS}: real clients need one or two. */
+    static final int PACE_AFTER_READS = 8;
+    static final long PACE_MILLIS = 10;
 
     private enum State
     {
@@ -65,6 +70,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     private ByteBuffer buffer;
     private boolean overflow;
     private volatile Scheduler.Task lookupTimer;
+    private int reads;
     private long lookupNanos;
     private String host;
     private volatile HostCredentials found;
@@ -173,6 +179,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
                     }
                     if (filled == 0)
                         break;
+                    reads++;
                     result = parser.resume(buffer);
                 }
             }
@@ -194,9 +201,41 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
             close(State.READING, null);
         }
         else if (!result.isFinal())
-            fillInterested();
+            readMore();
         else
             onClientHello(result);
+    }
+
+    /**
+     * Waits for more of the ClientHello. A client that sends it in many small pieces (1-byte records,
+     * one byte per write) would otherwise cost a wake-up per piece: after {@link #PACE_AFTER_READS}
+     * reads, the next read waits {@link #PACE_MILLIS}, so the pieces pile up in the socket and each
+     * wake-up reads many. The deadline still bounds the whole phase.
+     */
+    private void readMore()
+    {
+        int n;
+        synchronized (lock)
+        {
+            n = reads;
+        }
+        if (n < PACE_AFTER_READS)
+        {
+            fillInterested();
+            return;
+        }
+        try
+        {
+            connector.getScheduler().schedule(() ->
+            {
+                if (state.get() == State.READING && getEndPoint().isOpen())
+                    fillInterested();
+            }, PACE_MILLIS, TimeUnit.MILLISECONDS);
+        }
+        catch (Throwable x)
+        {
+            fillInterested();
+        }
     }
 
     /**

@@ -259,14 +259,40 @@ class PrefetchHardeningTest
         assertEquals(fp(cold), fp(client().handshake(server.port(), "cold.example.com")));
     }
 
-    /** Sends a TLS 1.2 ClientHello and returns the leaf of the server's (plaintext) Certificate message. */
+    @Test
+    void clientHelloInOneByteRecords_oneBytePerWrite_isResolvedAndServed() throws Exception
+    {
+        // read at a bounded pace after the first reads (ClientHelloConnection.readMore), handed to TLS whole
+        long prefetches = server.prefetchStatistics().getPrefetches();
+        byte[] hello = ClientHellos.records(JsseParityTest.message(ClientHellos.jdk("shop.example.com", "TLSv1.2")), 1);
+        X509Certificate served = serverCertificateOf(hello, true);
+        assertEquals(fp(shop), Pem.fingerprint(served));
+        assertEquals(prefetches + 1, server.prefetchStatistics().getPrefetches());
+    }
+
     private static X509Certificate serverCertificateOf(byte[] clientHello) throws Exception
+    {
+        return serverCertificateOf(clientHello, false);
+    }
+
+    /** Sends a TLS 1.2 ClientHello and returns the leaf of the server's (plaintext) Certificate message. */
+    private static X509Certificate serverCertificateOf(byte[] clientHello, boolean bytePerWrite) throws Exception
     {
         try (Socket socket = new Socket("127.0.0.1", server.port()))
         {
             socket.setSoTimeout(5000);
+            socket.setTcpNoDelay(true);
             OutputStream out = socket.getOutputStream();
-            out.write(clientHello);
+            if (bytePerWrite)
+            {
+                for (byte b : clientHello)
+                {
+                    out.write(b);
+                    out.flush();
+                }
+            }
+            else
+                out.write(clientHello);
             out.flush();
             InputStream in = socket.getInputStream();
             ByteArrayOutputStream handshake = new ByteArrayOutputStream();
