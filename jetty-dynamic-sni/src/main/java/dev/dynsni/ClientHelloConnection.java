@@ -432,6 +432,9 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
             }
             synchronized (lock)
             {
+                // A ClientHello in many records reaches TLS in the fewest: one engine pass, not one per record.
+                if (buffer != null && parser.reframe(buffer) > 0)
+                    statistics.reframed.increment();
                 // The buffer now belongs to the TLS connection, which feeds what onUpgradeFrom() leaves.
                 tls.takeOver(pending, pooled, buffer);
                 pooled = null;

@@ -1,5 +1,6 @@
 package dev.dynsni;
 
+import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.util.BitSet;
 import java.util.Objects;
@@ -194,6 +195,11 @@ final class ClientHelloParser
     /** Bytes of the stream consumed so far. */
     private int consumed;
     private boolean firstRecord = true;
+    /** Handshake records read, and whether anything else (a skipped alert, an empty record) came between. */
+    private int handshakeRecords;
+    private boolean onlyHandshakeRecords = true;
+    private int firstRecordVersion;
+    private int messageLength;
 
     private Layer layer = Layer.RECORD_HEADER;
     private final byte[] recordHeader = new byte[RECORD_HEADER_LENGTH];
@@ -296,6 +302,62 @@ final class ClientHelloParser
         }
     }
 
+    /**
+     * Whether the ClientHello can be handed to TLS in fewer records: a well-formed ClientHello that
+     * came in more handshake records than it needs, and nothing else, ending at a record's end. Record framing
+     * carries no meaning for TLS (the handshake transcript is made of the messages), but each record
+     * costs the TLS engine a pass; {@link #reframe(ByteBuffer)} rewrites them.
+     *
+     * @return the length of the stream prefix that holds the ClientHello's records, or -1
+     */
+    int reframableLength()
+    {
+        boolean complete = result.status() == Status.SNI || result.status() == Status.NO_SNI;
+        int fewest = (messageLength + MAX_RECORD_FRAGMENT - 1) / MAX_RECORD_FRAGMENT;
+        return complete && onlyHandshakeRecords && handshakeRecords > fewest && layer == Layer.RECORD_BODY && recordLeft == 0 ? consumed : -1;
+    }
+
+    /**
+     * Rewrites the ClientHello's records at the start of the buffer (flush mode, from position 0) as
+     * the fewest records of at most 2^14 bytes, with the first record's version; the bytes after them
+     * are kept as they are. Does nothing unless {@link #reframableLength()} allows it.
+     *
+     * @return the number of bytes the buffer shrank by
+     */
+    int reframe(ByteBuffer buffer)
+    {
+        int n = reframableLength();
+        if (n < 0 || buffer.position() != 0 || buffer.limit() < n)
+            return 0;
+        ByteArrayOutputStream message = new ByteArrayOutputStream(n);
+        for (int p = 0; p < n; )
+        {
+            int length = ((buffer.get(p + 3) & 0xFF) << 8) | (buffer.get(p + 4) & 0xFF);
+            byte[] fragment = new byte[length];
+            buffer.get(p + RECORD_HEADER_LENGTH, fragment, 0, length);
+            message.writeBytes(fragment);
+            p += RECORD_HEADER_LENGTH + length;
+        }
+        byte[] bytes = message.toByteArray();
+        ByteArrayOutputStream framed = new ByteArrayOutputStream(n);
+        for (int i = 0; i < bytes.length; i += MAX_RECORD_FRAGMENT)
+        {
+            int length = Math.min(MAX_RECORD_FRAGMENT, bytes.length - i);
+            framed.write(CONTENT_TYPE_HANDSHAKE);
+            framed.write(firstRecordVersion >>> 8);
+            framed.write(firstRecordVersion);
+            framed.write(length >>> 8);
+            framed.write(length);
+            framed.write(bytes, i, length);
+        }
+        byte[] tail = new byte[buffer.limit() - n];
+        buffer.get(n, tail, 0, tail.length);
+        byte[] records = framed.toByteArray();
+        buffer.clear();
+        buffer.put(records).put(tail).flip();
+        return n - records.length;
+    }
+
     /** @return how many bytes of the stream the parser has read */
     public int consumed()
     {
@@ -387,6 +449,7 @@ final class ClientHelloParser
         {
             if (length != 2)
                 result = Result.MALFORMED;
+            onlyHandshakeRecords = false;
             alertHave = 0;
             layer = Layer.ALERT_BODY;
             return;
@@ -400,10 +463,13 @@ final class ClientHelloParser
         }
         if (length == 0)
         {
+            onlyHandshakeRecords = false;
             if (!emptyRecords)
                 result = Result.MALFORMED;
             return;
         }
+        if (handshakeRecords++ == 0)
+            firstRecordVersion = version;
         recordLeft = length;
         layer = Layer.RECORD_BODY;
     }
@@ -493,6 +559,7 @@ final class ClientHelloParser
                     return;
                 }
                 bodyLeft = length;
+                messageLength = HANDSHAKE_HEADER_LENGTH + length;
                 next(Field.VERSION, 2);
             }
             case VERSION -> next(Field.RANDOM, 32);

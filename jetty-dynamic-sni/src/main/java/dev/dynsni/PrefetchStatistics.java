@@ -38,6 +38,13 @@ public class PrefetchStatistics
     final LongAdder tooBig = new LongAdder();
     final LongAdder handshakeTimeouts = new LongAdder();
     final LongAdder overBudget = new LongAdder();
+    final LongAdder reframed = new LongAdder();
+
+    @ManagedAttribute("ClientHellos that came in several records, handed to TLS in the fewest (full) records")
+    public long getReframed()
+    {
+        return reframed.sum();
+    }
     private volatile IntSupplier pendingHandshakes = () -> 0;
     private volatile LongSupplier bufferedBytes = () -> 0;
 
@@ -175,7 +182,7 @@ public class PrefetchStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{connections, hits, misses, completed, failures, timeouts, waitNanos, noSni, invalidSni, refused,
-            notTls, malformed, tooBig, handshakeTimeouts, overBudget, closedEarly, upgradeErrors})
+            notTls, malformed, tooBig, handshakeTimeouts, overBudget, reframed, closedEarly, upgradeErrors})
         {
             adder.reset();
         }

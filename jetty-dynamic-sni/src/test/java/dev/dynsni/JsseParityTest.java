@@ -101,6 +101,17 @@ class JsseParityTest
         ClientHelloParser parser = new ClientHelloParser(Integer.MAX_VALUE, RULES);
         ClientHelloParser.Result parsed = parser.resume(ByteBuffer.wrap(input));
         Jsse jsse = Jsse.run(input);
+        if (parser.reframableLength() > 0)
+        {
+            // what the prefetch hands to TLS for a ClientHello in many records: the same, to JSSE
+            ByteBuffer reframed = ByteBuffer.allocate(input.length);
+            reframed.put(input).flip();
+            assertTrue(parser.reframe(reframed) > 0, name);
+            byte[] bytes = new byte[reframed.remaining()];
+            reframed.get(bytes);
+            Jsse again = Jsse.run(bytes);
+            assertEquals(jsse.outcome + " " + jsse.name, again.outcome + " " + again.name, name + ": JSSE reads the reframed ClientHello alike");
+        }
         String parsedText = parsed.toString();
         switch (jsse.outcome)
         {

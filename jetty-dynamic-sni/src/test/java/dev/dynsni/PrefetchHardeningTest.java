@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class PrefetchHardeningTest
 {
     private static final CertificateAuthority PKI = CertificateAuthority.create("dynsni hardening CA");
-    private static final long DEADLINE_MILLIS = 1000;
+    private static final long DEADLINE_MILLIS = 2000;
     private static TestStore store;
     private static DynamicSniSslContextFactory factory;
     private static PrefetchTestServer server;

@@ -8,6 +8,8 @@ import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -71,11 +73,11 @@ final class HostileTable
             double ratio = trickled[0] / normal[0];
             out.append(String.format(Locale.ROOT, "Server CPU per connection, from the server process' CPU time (idle rate subtracted), %d connections each, one at a time; "
                 + "the client sends a real TLS 1.3 ClientHello (%d bytes, SNI of a stored tenant in L1), reads the server's first flight and closes.%n%n", config.hostileConnections, hello.length));
-            out.append("| ClientHello sent as | bytes on the wire | writes | server CPU per connection | client time per connection | vs one record | target |\n");
-            out.append("|---|---:|---:|---:|---:|---:|---|\n");
-            out.append(String.format(Locale.ROOT, "| one record, one write | %d | 1 | %.2f ms | %.2f ms | 1.00x | |%n", hello.length, normal[0], normal[1]));
-            out.append(String.format(Locale.ROOT, "| 1-byte records, one byte per write | %d | %d | %.2f ms | %.2f ms | %.2fx | within 2x: %s |%n",
-                oneByteRecords.length, oneByteRecords.length, trickled[0], trickled[1], ratio, ratio <= 2.0 ? "**met**" : "**missed**"));
+            out.append("| ClientHello sent as | bytes on the wire | writes | server CPU per connection | of which user / system | client time per connection | vs one record | target |\n");
+            out.append("|---|---:|---:|---:|---:|---:|---:|---|\n");
+            out.append(String.format(Locale.ROOT, "| one record, one write | %d | 1 | %.2f ms | %.1f / %.1f ms | %.2f ms | 1.00x | |%n", hello.length, normal[0], normal[2], normal[3], normal[1]));
+            out.append(String.format(Locale.ROOT, "| 1-byte records, one byte per write | %d | %d | %.2f ms | %.1f / %.1f ms | %.2f ms | %.2fx | within 2x: %s |%n",
+                oneByteRecords.length, oneByteRecords.length, trickled[0], trickled[2], trickled[3], trickled[1], ratio, ratio <= 2.0 ? "**met**" : "**missed**"));
             out.append('\n');
 
             List<Shape> shapes = shapes(hello, message);
@@ -121,32 +123,56 @@ final class HostileTable
         return millis < 0 ? "not closed within 60 s" : String.format(Locale.ROOT, "%.2f s", millis / 1000.0);
     }
 
-    /** @return {server CPU ms per connection, client wall ms per connection} */
+    /** @return {server CPU ms per connection, client wall ms per connection, user ms, system ms (-1 when unknown)} */
     private double[] cpuPerConnection(ServerProcess server, byte[] bytes, boolean bytePerWrite, int connections) throws Exception
     {
-        double idlePerNano = idleRate(server);
-        long cpuBefore = cpuNanos(server);
+        double[] idlePerNano = idleRate(server);
+        long[] before = cpuNanos(server);
         long start = System.nanoTime();
         for (int i = 0; i < connections; i++)
             exchange(server, bytes, bytePerWrite);
         long elapsed = System.nanoTime() - start;
-        long cpu = cpuNanos(server) - cpuBefore - (long)(idlePerNano * elapsed);
-        return new double[]{cpu / 1e6 / connections, elapsed / 1e6 / connections};
+        long[] after = cpuNanos(server);
+        double[] result = new double[4];
+        result[1] = elapsed / 1e6 / connections;
+        for (int k = 0; k < 3; k++)
+        {
+            double cpu = after[k] < 0 ? -1 : after[k] - before[k] - idlePerNano[k] * elapsed;
+            result[k == 0 ? 0 : k + 1] = cpu < 0 && after[k] < 0 ? -1 : cpu / 1e6 / connections;
+        }
+        return result;
     }
 
-    /** @return the server's CPU nanoseconds per wall nanosecond while nobody connects */
-    private static double idleRate(ServerProcess server) throws Exception
+    /** @return the server's CPU nanoseconds (total, user, system) per wall nanosecond while nobody connects */
+    private static double[] idleRate(ServerProcess server) throws Exception
     {
-        long cpu = cpuNanos(server);
+        long[] cpu = cpuNanos(server);
         long start = System.nanoTime();
         Thread.sleep(1000);
-        return Math.max(0, (cpuNanos(server) - cpu) / (double)(System.nanoTime() - start));
+        long[] after = cpuNanos(server);
+        double wall = System.nanoTime() - start;
+        double[] rate = new double[3];
+        for (int k = 0; k < 3; k++)
+            rate[k] = Math.max(0, (after[k] - cpu[k]) / wall);
+        return rate;
     }
 
-    private static long cpuNanos(ServerProcess server)
+    /** @return the server process' CPU time: total, user, system, in ns (user and system -1 without /proc) */
+    private static long[] cpuNanos(ServerProcess server)
     {
-        return ProcessHandle.of(server.pid()).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
+        long total = ProcessHandle.of(server.pid()).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
             .orElseThrow(() -> new IllegalStateException("no CPU time for the server process " + server.pid()));
+        try
+        {
+            // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks of 10 ms (USER_HZ = 100 on Linux)
+            String stat = Files.readString(Path.of("/proc", Long.toString(server.pid()), "stat"));
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            return new long[]{total, Long.parseLong(fields[11]) * 10_000_000L, Long.parseLong(fields[12]) * 10_000_000L};
+        }
+        catch (IOException | RuntimeException x)
+        {
+            return new long[]{total, -1, -1};
+        }
     }
 
     /** Sends the bytes, waits for the server's first bytes, closes. */
