@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  *   <li>The ClientHello is read as the JDK's TLS engine reads it ({@link ClientHelloParser}), once,
  *   incrementally: the work is linear in the bytes received however they are split, and a
  *   ClientHello still incomplete after 8 reads is read at most every 10 ms, so one sent in tiny
- *   pieces costs a few wake-ups, not one per piece.</li>
+ *   pieces costs a few wake-ups, not one per piece; TLS gets such a ClientHello in the fewest full
+ *   records (framing carries no meaning in TLS), so the engine makes one pass, not one per record.</li>
  *   <li>A valid SNI host starts one lookup (shared with every concurrent lookup of the host). TLS
  *   starts when it completes, or after {@linkplain #setPrefetchTimeoutMillis(long)
  *   prefetchTimeoutMillis} (default: the factory's {@code lookupTimeoutMillis}); a lookup that
