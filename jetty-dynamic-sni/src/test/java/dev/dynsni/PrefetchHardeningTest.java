@@ -262,12 +262,14 @@ class PrefetchHardeningTest
     @Test
     void clientHelloInOneByteRecords_oneBytePerWrite_isResolvedAndServed() throws Exception
     {
-        // read at a bounded pace after the first reads (ClientHelloConnection.readMore), handed to TLS whole
+        // read at a bounded pace after the first reads (ClientHelloConnection.readMore), handed to TLS in one record
         long prefetches = server.prefetchStatistics().getPrefetches();
+        long reframed = server.prefetchStatistics().getReframed();
         byte[] hello = ClientHellos.records(JsseParityTest.message(ClientHellos.jdk("shop.example.com", "TLSv1.2")), 1);
         X509Certificate served = serverCertificateOf(hello, true);
         assertEquals(fp(shop), Pem.fingerprint(served));
         assertEquals(prefetches + 1, server.prefetchStatistics().getPrefetches());
+        assertEquals(reframed + 1, server.prefetchStatistics().getReframed(), "TLS got it in one record");
     }
 
     private static X509Certificate serverCertificateOf(byte[] clientHello) throws Exception
