@@ -66,9 +66,12 @@ final class HostileTable
         {
             server.prefetch(0, 1);
             // warm up every path (JIT) before measuring, then interleave the modes over BENCH_RUNS rounds
-            cpuPerConnection(server, hello, false, Math.max(5, config.hostileConnections));
-            cpuPerConnection(server, oneByteRecords, true, Math.max(2, config.hostileConnections / 10));
-            cpuPerConnection(server, oneByteRecords, false, Math.max(2, config.hostileConnections / 10));
+            for (int i = 0; i < 2; i++)
+            {
+                cpuPerConnection(server, hello, false, Math.max(5, config.hostileConnections));
+                cpuPerConnection(server, oneByteRecords, true, Math.max(5, config.hostileConnections / 2));
+                cpuPerConnection(server, oneByteRecords, false, Math.max(5, config.hostileConnections / 2));
+            }
             List<double[]> normals = new ArrayList<>();
             List<double[]> trickles = new ArrayList<>();
             List<double[]> framings = new ArrayList<>();
@@ -196,17 +199,19 @@ final class HostileTable
     /** @return the server process' CPU time: total, user, system, in ns (user and system -1 without /proc) */
     private static long[] cpuNanos(ServerProcess server)
     {
-        long total = ProcessHandle.of(server.pid()).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
-            .orElseThrow(() -> new IllegalStateException("no CPU time for the server process " + server.pid()));
         try
         {
             // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks of 10 ms (USER_HZ = 100 on Linux)
             String stat = Files.readString(Path.of("/proc", Long.toString(server.pid()), "stat"));
             String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            return new long[]{total, Long.parseLong(fields[11]) * 10_000_000L, Long.parseLong(fields[12]) * 10_000_000L};
+            long user = Long.parseLong(fields[11]) * 10_000_000L;
+            long system = Long.parseLong(fields[12]) * 10_000_000L;
+            return new long[]{user + system, user, system};
         }
         catch (IOException | RuntimeException x)
         {
+            long total = ProcessHandle.of(server.pid()).flatMap(p -> p.info().totalCpuDuration()).map(Duration::toNanos)
+                .orElseThrow(() -> new IllegalStateException("no CPU time for the server process " + server.pid() + " (still alive: " + ProcessHandle.of(server.pid()).map(ProcessHandle::isAlive).orElse(false) + ")"));
             return new long[]{total, -1, -1};
         }
     }
