@@ -237,8 +237,12 @@ final class HostileTable
                 output.write(bytes);
                 output.flush();
             }
-            if (socket.getInputStream().read() < 0)
+            byte[] header = socket.getInputStream().readNBytes(7);
+            if (header.length < 5)
                 throw new IOException("the server closed without answering the ClientHello");
+            // a handshake record (the ServerHello), not an alert: the server did the handshake's work
+            if (header[0] != 22)
+                throw new IOException("the server answered with record type " + header[0] + (header[0] == 21 && header.length == 7 ? ", alert " + header[6] : ""));
         }
     }
 
