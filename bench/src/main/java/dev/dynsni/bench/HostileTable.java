@@ -32,8 +32,9 @@ import javax.net.ssl.SSLParameters;
  * other, either in one record written at once or re-framed as 1-byte TLS records written one byte
  * per write (TCP_NODELAY); it reads the server's first flight (ServerHello to Finished: the key
  * exchange and the signature are done by then) and closes. The server's CPU is the server
- * process' own CPU time ({@code ProcessHandle.info().totalCpuDuration()}, from /proc on Linux),
- * less its idle rate measured just before, divided by the connections.</p>
+ * process' own CPU time (its threads' user and system time from /proc, the JIT compiler threads
+ * left out: a young JVM's one-time work), less its idle rate measured just before, divided by the
+ * connections; the modes are interleaved over {@code BENCH_RUNS} rounds, median reported.</p>
  *
  * <p><b>Stalled connections.</b> {@code HOSTILE_STALLED} connections of each shape are opened at
  * once and never completed; the table gives the longest time from connect to the server's close,
@@ -85,7 +86,7 @@ final class HostileTable
             double[] trickled = median(trickles);
             double[] framedOnly = median(framings);
             double ratio = trickled[0] / normal[0];
-            out.append(String.format(Locale.ROOT, "Server CPU per connection, from the server process' CPU time (idle rate subtracted): median of %d rounds, the modes interleaved, "
+            out.append(String.format(Locale.ROOT, "Server CPU per connection, from the server process' CPU time (its threads' user + system time from /proc, JIT compiler threads excluded, idle rate subtracted): median of %d rounds, the modes interleaved, "
                 + "%d connections per mode and round, one at a time, after a warm-up of every mode; the client sends a real TLS 1.3 ClientHello (%d bytes, SNI of a stored tenant in L1), "
                 + "reads the server's first flight and closes. Rounds of the 1-byte mode, server CPU per connection: %s.%n%n",
                 Math.max(1, config.runs), config.hostileConnections, hello.length, rounds(trickles)));
@@ -196,16 +197,37 @@ final class HostileTable
         return rate;
     }
 
-    /** @return the server process' CPU time: total, user, system, in ns (user and system -1 without /proc) */
+    /**
+     * @return the server process' CPU time, JIT compiler threads excluded (one-time work of a young
+     *     JVM, not a cost per connection): total, user, system, in ns; from /proc/PID/task/TID/stat
+     *     (utime and stime, fields 14 and 15, in clock ticks of 10 ms); without /proc, the whole
+     *     process' total and -1
+     */
     private static long[] cpuNanos(ServerProcess server)
     {
-        try
+        Path tasks = Path.of("/proc", Long.toString(server.pid()), "task");
+        try (java.util.stream.Stream<Path> threads = Files.list(tasks))
         {
-            // /proc/PID/stat: fields 14 and 15 (utime, stime) in clock ticks of 10 ms (USER_HZ = 100 on Linux)
-            String stat = Files.readString(Path.of("/proc", Long.toString(server.pid()), "stat"));
-            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-            long user = Long.parseLong(fields[11]) * 10_000_000L;
-            long system = Long.parseLong(fields[12]) * 10_000_000L;
+            long user = 0;
+            long system = 0;
+            for (Path thread : (Iterable<Path>)threads::iterator)
+            {
+                String stat;
+                try
+                {
+                    stat = Files.readString(thread.resolve("stat"));
+                }
+                catch (IOException x)
+                {
+                    continue; // the thread ended
+                }
+                String name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                if (name.startsWith("C1 CompilerThre") || name.startsWith("C2 CompilerThre"))
+                    continue;
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                user += Long.parseLong(fields[11]) * 10_000_000L;
+                system += Long.parseLong(fields[12]) * 10_000_000L;
+            }
             return new long[]{user + system, user, system};
         }
         catch (IOException | RuntimeException x)
