@@ -44,10 +44,13 @@ import org.slf4j.LoggerFactory;
  * prefetch hands the connection to TLS it leaves its answer here, keyed by the new engine
  * ({@link #handOver}); the key manager takes it back ({@link #resolve(SSLSession, SSLEngine)}) and
  * uses it when it is for the SNI the engine parsed, so a handshake reads each tier at most once,
- * whatever L1 evicted meanwhile. Answers are held with weak keys and a short expiry: an engine that
- * never reaches the key manager (a resumed session, a client gone) costs nothing. Conscrypt hands
- * the key manager the engine it wraps, not Jetty's: its answers wait under the peer address both
- * engines report, for 30 s at most.</p>
+ * whatever L1 evicted meanwhile. Every connection the prefetch hands over leaves an answer, also
+ * "nothing resolved": for a name the prefetch did not look up, the key manager answers from L1 or by
+ * the policy and never waits on a store. Answers are dropped when the handshake ends or its
+ * connection closes ({@link #forgetHandOver}), and held with weak keys: an engine that never
+ * reaches the key manager (a resumed session, a client gone) costs nothing. Conscrypt hands the key
+ * manager the engine it wraps, not Jetty's: its answers wait under the peer address both engines
+ * report, for 30 s at most.</p>
  *
  * <p><b>Start.</b> The in-process tables (Caffeine loads a hundred classes for them, about half a
  * second on a fresh JVM) are built on a thread of their own, in parallel with the rest of the
@@ -55,8 +58,8 @@ import org.slf4j.LoggerFactory;
  * manager without a prefetch waits at most {@code lookupTimeoutMillis}.</p>
  *
  * <p>Concurrency: every method is thread-safe and lock-free on the hit path; only
- * {@link #resolve(SSLSession, SSLEngine)} may wait, on a miss without a prefetch, at most
- * {@code lookupTimeoutMillis}.</p>
+ * {@link #resolve(SSLSession, SSLEngine)} may wait, on a miss on a connection without a prefetch, at
+ * most {@code lookupTimeoutMillis}.</p>
  */
 final class CertificateResolver
 {
