@@ -13,10 +13,12 @@ import java.util.regex.Pattern;
  * <p>Nothing here ever puts a credential in an exception message: every message shows the URL
  * through {@link #mask(String)}, which hides everything between {@code ://} and the last {@code @}
  * (so a password holding {@code / ? # @ :} is hidden whole) and the value of every password
- * parameter. {@code java.net.URI} is not used: its exceptions quote the raw input.</p>
+ * parameter; a comma-separated list of URLs is masked URL by URL. {@code java.net.URI} is not used: its exceptions quote the raw input.</p>
  */
 public final class StoreUrls
 {
+    /** A comma that starts another URL (a scheme follows), not one inside a password. */
+    private static final Pattern LIST_SEPARATOR = Pattern.compile(",(?=\\s*[A-Za-z][A-Za-z0-9+.-]*://)");
     private static final Pattern PASSWORD_PARAMETER = Pattern.compile("(?i)((?:password|sslpassword|sslkeypassword|pass|pwd)=)[^&;]*");
 
     private StoreUrls()
@@ -167,6 +169,20 @@ public final class StoreUrls
     {
         if (url == null)
             return null;
+        // A list of addresses (Redis Cluster seeds, sentinels): each masked on its own.
+        String[] parts = LIST_SEPARATOR.split(url, -1);
+        if (parts.length > 1)
+        {
+            StringBuilder masked = new StringBuilder();
+            for (String part : parts)
+                masked.append(masked.length() == 0 ? "" : ",").append(maskOne(part));
+            return masked.toString();
+        }
+        return maskOne(url);
+    }
+
+    private static String maskOne(String url)
+    {
         // Parameters first: a password parameter may itself hold an '@'.
         String masked = PASSWORD_PARAMETER.matcher(url).replaceAll("$1***");
         int scheme = masked.indexOf("://");

@@ -107,6 +107,8 @@ class StoreUrlsTest
             }
         }
         assertEquals("redis://***@cache:6379", StoreUrls.mask("redis://user:pa@ss@cache:6379"));
+        assertEquals("redis://***@a:1,redis://***@b:2", StoreUrls.mask("redis://u:p1@a:1,redis://u:p,2@b:2"));
+        assertEquals("redis://***@a:1, rediss://b:2", StoreUrls.mask("redis://u:p/,x@a:1, rediss://b:2"));
         assertEquals("redis://cache:6379", StoreUrls.mask("redis://cache:6379"));
         assertEquals("jdbc:postgresql://db/x?user=jetty&password=***&ssl=true", StoreUrls.mask("jdbc:postgresql://db/x?user=jetty&password=s3cret&ssl=true"));
     }
