@@ -76,6 +76,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private ScheduledExecutorService rebuildScheduler;
     private volatile CertificateResolver resolver;
     private volatile String engine = "JSSE";
+    private HostIndex hostIndex;
 
     public DynamicSniSslContextFactory()
     {
@@ -117,13 +118,17 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         engine = chooseEngine();
         // On Conscrypt, L1 holds every key in BoringSSL's form: no key conversion per handshake.
         UnaryOperator<Credential> engineForm = engine.startsWith(Conscrypts.PROVIDER) ? Conscrypts::withNativeKey : UnaryOperator.identity();
-        CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
+        HostIndex index = new HostIndex(store, feedConnected(store));
+        hostIndex = index;
+        statistics.setHostIndex(index);
+        CertificateResolver resolver = new CertificateResolver(store, index, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
             public void onChange(String name, long version)
             {
+                index.add(name); // first, so that no lookup from now on rules the name out
                 resolver.onChange(name, version);
                 scheduleRebuild();
             }
@@ -131,6 +136,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             @Override
             public void onChangesLost()
             {
+                index.rebuild();
                 resolver.onChangesLost();
                 scheduleRebuild();
             }
@@ -150,6 +156,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         super.doStop();
         resolver = null;
+        if (hostIndex != null)
+            hostIndex.stop();
+        hostIndex = null;
         if (deployedNames != null && contains(deployedNames))
             removeBean(deployedNames);
         removeBean(statistics);
@@ -298,11 +307,28 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         }
     }
 
+    /** @return whether the store's change feed is connected: PostgreSQL's LISTEN when there is one; else the store reports every change as it happens */
+    private static java.util.function.BooleanSupplier feedConnected(CertificateStore store)
+    {
+        for (dev.dynsni.core.store.StoreCounters counters : store.getCounters())
+        {
+            if ("postgres".equals(counters.getTier()))
+                return counters::isFeedConnected;
+        }
+        return () -> true;
+    }
+
     private static Thread daemon(Runnable task, String name)
     {
         Thread thread = new Thread(task, name);
         thread.setDaemon(true);
         return thread;
+    }
+
+    /** @return the index of stored names; null while stopped */
+    HostIndex getHostIndex()
+    {
+        return hostIndex;
     }
 
     /** @return the resolver every handshake asks; null while stopped */

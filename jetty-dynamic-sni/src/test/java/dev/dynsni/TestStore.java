@@ -50,6 +50,24 @@ final class TestStore implements AutoCloseable
             "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem", name, keyType, chainPem, keyPem);
     }
 
+    /**
+     * Waits until the node's host index no longer rules the names out: a name written after the
+     * node started is served once its change notification reached the node (within about a second).
+     */
+    static void awaitIndexed(DynamicSniSslContextFactory factory, String... names) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        for (String name : names)
+        {
+            while (factory.getHostIndex() != null && factory.getHostIndex().rulesOut(name))
+            {
+                if (System.nanoTime() > deadline)
+                    throw new AssertionError(name + " not known to the node's host index within 5 s");
+                Thread.sleep(5);
+            }
+        }
+    }
+
     void execute(String sql, Object... parameters) throws SQLException
     {
         try (Connection connection = TestServices.connect();

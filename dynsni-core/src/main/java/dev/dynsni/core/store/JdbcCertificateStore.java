@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -262,6 +263,42 @@ public class JdbcCertificateStore implements CertificateStore
     }
 
     /**
+     * Streams every stored name from one plain {@code SELECT} (a cursor of 10,000 rows at a time, no
+     * statement timeout), on the caller's thread. Every name is reported once per key type it has.
+     * The change feed calls {@link ChangeListener#onChangesLost()} after every (re)subscription,
+     * before which nothing is listed that the feed could miss.
+     */
+    @Override
+    public boolean forEachName(Consumer<String> action) throws SQLException
+    {
+        HikariDataSource dataSource = this.dataSource;
+        if (dataSource == null)
+            throw new IllegalStateException(this + " is not started");
+        migrate();
+        try (Connection connection = dataSource.getConnection())
+        {
+            connection.setAutoCommit(false);
+            try (Statement statement = connection.createStatement())
+            {
+                statement.execute("SET LOCAL statement_timeout = 0");
+                statement.setFetchSize(10_000);
+                try (ResultSet rs = statement.executeQuery("SELECT host FROM " + schema + ".certificate"))
+                {
+                    while (rs.next())
+                    {
+                        action.accept(rs.getString(1));
+                    }
+                }
+            }
+            finally
+            {
+                connection.rollback();
+            }
+        }
+        return true;
+    }
+
+    /**
      * Blocking query, on the caller's thread.
      */
     public Map<String, List<CertificateRecord>> query(List<String> names) throws SQLException
@@ -341,13 +378,14 @@ public class JdbcCertificateStore implements CertificateStore
                 }
                 migrate();
                 listening = true;
-                counters.setFeedConnected(true);
                 backoff = 100;
                 markUp();
-                // Notifications sent while no connection listened are lost: drop what may be stale.
+                // Notifications sent while no connection listened are lost: drop what may be stale
+                // (before the feed counts as connected, so nothing trusts it in between).
                 ChangeListener l = listener;
                 if (l != null)
                     l.onChangesLost();
+                counters.setFeedConnected(true);
                 PGConnection pg = connection.unwrap(PGConnection.class);
                 long lastCheck = System.nanoTime();
                 while (running)
@@ -373,6 +411,7 @@ public class JdbcCertificateStore implements CertificateStore
             catch (SQLException | RuntimeException x)
             {
                 listening = false;
+                counters.setFeedConnected(false);
                 if (!running)
                     break;
                 markDown(x);
