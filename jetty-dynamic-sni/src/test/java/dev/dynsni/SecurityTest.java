@@ -84,6 +84,7 @@ class SecurityTest
         store.execute("INSERT INTO " + store.schema + ".certificate (host, key_type, chain_pem, key_pem, key_encoding) VALUES (?, ?, ?, ?, ?) " +
                 "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem, key_encoding = excluded.key_encoding",
             name, cert.keyType(), cert.chainPem(), keys.encrypt(name, cert.keyType(), cert.pkcs8KeyPem()), keys.currentEncoding());
+        store.awaitKnown(name);
     }
 
     @Test

@@ -47,7 +47,7 @@ class CommandsTest extends AdminTestBase
     {
         Result result = run("init-db");
         assertEquals(0, result.exit(), result::toString);
-        assertEquals("schema " + schema + " is up to date (version 1)\n", result.out());
+        assertEquals("schema " + schema + " is up to date (version " + dev.dynsni.core.SchemaMigrations.latestVersion() + ")\n", result.out());
     }
 
     @Test
@@ -180,7 +180,7 @@ class CommandsTest extends AdminTestBase
         Result result = runWith(env, "doctor");
         assertEquals(0, result.exit(), result::toString);
         assertTrue(result.out().contains("ok    PostgreSQL "), result::toString);
-        assertTrue(result.out().contains("ok    schema '" + schema + "' at version 1"), result::toString);
+        assertTrue(result.out().contains("ok    schema '" + schema + "' at version " + dev.dynsni.core.SchemaMigrations.latestVersion()), result::toString);
         assertTrue(result.out().matches("(?s).*ok    \\d+ certificates for \\d+ names.*"), result::toString);
         assertTrue(result.out().contains("ok    Redis "), result::toString);
         assertEquals("jdbc.password ***  [$DYNSNI_JDBC_PASSWORD]", settingLine(result.out(), "jdbc.password"), result::toString);
