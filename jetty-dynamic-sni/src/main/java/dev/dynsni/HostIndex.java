@@ -17,11 +17,13 @@ import org.slf4j.LoggerFactory;
  * Every name stored, as this node knows it, so that a name nobody stored is answered by the
  * unknown-host policy without asking Redis or PostgreSQL.
  *
- * <p><b>What is held.</b> A sorted array of 64-bit hashes of the stored names (exact hosts and
- * {@code *.parent} wildcards): the first 8 bytes of SHA-256 over a random per-process salt and the
- * name, so 8 bytes per name and no name can be crafted offline to collide with a stored one. A
- * lookup is a binary search. There are no false negatives; a false positive (a name removed since
- * the last build, or a 2<sup>-64</sup> collision) costs one lookup, as without the index.</p>
+ * <p><b>What is held.</b> Each name is hashed to 63 bits: the first bytes of SHA-256 over a random
+ * per-process salt and the name, so no name can be crafted offline to collide with a stored one.
+ * Up to {@value #EXACT_MAX} names the hashes themselves are held, sorted (8 bytes per name, no false
+ * positive in practice); above, the names of a build are held as 16-bit fingerprints in hash
+ * buckets of 8 to 16 ({@link Fingerprints}: about 2.3 bytes per name, at most 1 unknown name in 4,000
+ * let through). There are no false negatives; a false positive (or a name removed since the last
+ * build) costs one lookup, as without the index.</p>
  *
  * <p><b>Kept current.</b> The index is built by listing the store ({@link CertificateStore#forEachName})
  * on a thread of its own whenever the store reports {@code onChangesLost} (its feed connected, or
@@ -44,12 +46,148 @@ final class HostIndex
     private static final long[] NONE = new long[0];
     private static final int MIN_ADDED_BEFORE_FOLD = 1024;
 
-    /** The hashes known: {@code base} from the last build, {@code added} since; rules out names only when {@code ready}. */
-    private record Snapshot(long[] base, long[] added, boolean ready)
+    /** Up to this many names a build keeps exact hashes; above, {@link Fingerprints}. */
+    static final int EXACT_MAX = 65_536;
+
+    /** The names of the last build, in one of two forms. */
+    private interface Base
+    {
+        boolean contains(long hash);
+
+        /** @return the entries held */
+        int size();
+
+        /** @return the heap of the arrays */
+        long bytes();
+
+        /** @return this with the sorted, distinct hashes added */
+        Base with(long[] hashes);
+    }
+
+    /** Sorted distinct hashes. */
+    private record Exact(long[] hashes) implements Base
+    {
+        @Override
+        public boolean contains(long hash)
+        {
+            return Arrays.binarySearch(hashes, hash) >= 0;
+        }
+
+        @Override
+        public int size()
+        {
+            return hashes.length;
+        }
+
+        @Override
+        public long bytes()
+        {
+            return 16L + 8L * hashes.length;
+        }
+
+        @Override
+        public Base with(long[] added)
+        {
+            return new Exact(merge(hashes, added));
+        }
+    }
+
+    /**
+     * A hash's top {@code bucketBits} bits choose its bucket, its next 16 bits are its fingerprint;
+     * each bucket's fingerprints are sorted, and {@code starts[b]} is where bucket {@code b} begins
+     * in {@code tags}. A build sizes the buckets to hold 8 to 16 names, so a name not stored matches
+     * with probability at most 16 / 65,536; names added later go into the same buckets.
+     */
+    record Fingerprints(int bucketBits, int[] starts, short[] tags) implements Base
+    {
+        static Fingerprints of(long[] sortedHashes)
+        {
+            int buckets = Math.max(1, Integer.highestOneBit(Math.max(1, sortedHashes.length / 8)));
+            return build(Integer.numberOfTrailingZeros(buckets), keys(sortedHashes, Integer.numberOfTrailingZeros(buckets)));
+        }
+
+        /** @return the keys (bucket and fingerprint: the top {@code bucketBits + 16} bits) of sorted hashes, sorted and distinct */
+        private static long[] keys(long[] sortedHashes, int bucketBits)
+        {
+            long[] keys = new long[sortedHashes.length];
+            int n = 0;
+            for (long hash : sortedHashes)
+            {
+                long key = hash >>> (63 - bucketBits - 16);
+                if (n == 0 || keys[n - 1] != key)
+                    keys[n++] = key;
+            }
+            return n == keys.length ? keys : Arrays.copyOf(keys, n);
+        }
+
+        private static Fingerprints build(int bucketBits, long[] keys)
+        {
+            int[] starts = new int[(1 << bucketBits) + 1];
+            short[] tags = new short[keys.length];
+            int bucket = 0;
+            for (int i = 0; i < keys.length; i++)
+            {
+                int b = (int)(keys[i] >>> 16);
+                while (bucket < b)
+                {
+                    starts[++bucket] = i;
+                }
+                tags[i] = (short)keys[i];
+            }
+            while (bucket < starts.length - 1)
+            {
+                starts[++bucket] = keys.length;
+            }
+            return new Fingerprints(bucketBits, starts, tags);
+        }
+
+        @Override
+        public boolean contains(long hash)
+        {
+            long key = hash >>> (63 - bucketBits - 16);
+            int b = (int)(key >>> 16);
+            short tag = (short)key;
+            for (int i = starts[b], end = starts[b + 1]; i < end; i++)
+            {
+                if (tags[i] == tag)
+                    return true;
+            }
+            return false;
+        }
+
+        @Override
+        public int size()
+        {
+            return tags.length;
+        }
+
+        @Override
+        public long bytes()
+        {
+            return 16L + 4L * starts.length + 16L + 2L * tags.length;
+        }
+
+        @Override
+        public Base with(long[] added)
+        {
+            long[] held = new long[tags.length];
+            for (int b = 0; b < starts.length - 1; b++)
+            {
+                for (int i = starts[b]; i < starts[b + 1]; i++)
+                {
+                    held[i] = ((long)b << 16) | (tags[i] & 0xFFFF);
+                }
+            }
+            return build(bucketBits, merge(held, keys(added, bucketBits)));
+        }
+    }
+
+    /** The names known: {@code base} from the last build, {@code added} (exact hashes) since; rules out names only when {@code ready}. */
+    private record Snapshot(Base base, long[] added, boolean ready)
     {
         boolean contains(long hash)
         {
-            return Arrays.binarySearch(base, hash) >= 0 || (added.length > 0 && Arrays.binarySearch(added, hash) >= 0);
+            return base.contains(hash) || (added.length > 0 && Arrays.binarySearch(added, hash) >= 0);
         }
     }
 
@@ -59,7 +197,7 @@ final class HostIndex
     private final ThreadLocal<MessageDigest> digests = ThreadLocal.withInitial(HostIndex::sha256);
     private final LongAdder builds = new LongAdder();
     private final LongAdder buildFailures = new LongAdder();
-    private volatile Snapshot snapshot = new Snapshot(NONE, NONE, false);
+    private volatile Snapshot snapshot = new Snapshot(new Exact(NONE), NONE, false);
     private volatile long lastBuildMillis;
     private volatile boolean unsupported;
     private volatile boolean stopped;
@@ -112,8 +250,8 @@ final class HostIndex
         if (s.contains(hash))
             return;
         long[] added = insert(s.added, hash);
-        if (added.length > Math.max(MIN_ADDED_BEFORE_FOLD, s.base.length / 8))
-            snapshot = new Snapshot(merge(s.base, added), NONE, s.ready);
+        if (added.length > Math.max(MIN_ADDED_BEFORE_FOLD, s.base.size() / 8))
+            snapshot = new Snapshot(s.base.with(added), NONE, s.ready);
         else
             snapshot = new Snapshot(s.base, added, s.ready);
     }
@@ -190,7 +328,9 @@ final class HostIndex
                 backoffMillis = Math.min(backoffMillis * 2, 30_000);
                 continue;
             }
-            long[] base = listed ? distinct(hashes[0], count[0]) : NONE;
+            long[] sorted = listed ? distinct(hashes[0], count[0]) : NONE;
+            hashes[0] = null;
+            Base base = sorted.length <= EXACT_MAX ? new Exact(sorted) : Fingerprints.of(sorted);
             synchronized (this)
             {
                 long[] during = addedDuringBuild == null ? NONE : distinct(addedDuringBuild, addedDuringBuildCount);
@@ -208,7 +348,7 @@ final class HostIndex
                 lastBuildMillis = (System.nanoTime() - start) / 1_000_000;
                 snapshot = new Snapshot(base, during, true);
                 builder = null;
-                LOG.info("Host index built names={} bytes={} millis={}", base.length + during.length, getBytes(), lastBuildMillis);
+                LOG.info("Host index built names={} entries={} bytes={} millis={}", sorted.length, getEntries(), getBytes(), lastBuildMillis);
                 return;
             }
         }
@@ -223,14 +363,14 @@ final class HostIndex
     long getEntries()
     {
         Snapshot s = snapshot;
-        return s.base.length + s.added.length;
+        return s.base.size() + s.added.length;
     }
 
-    /** @return the heap the hashes take (two arrays of 8-byte entries) */
+    /** @return the heap the index's arrays take */
     long getBytes()
     {
         Snapshot s = snapshot;
-        return 16L + 8L * s.base.length + 16L + 8L * s.added.length;
+        return s.base.bytes() + 16L + 8L * s.added.length;
     }
 
     long getBuilds()
@@ -258,7 +398,7 @@ final class HostIndex
         {
             hash = (hash << 8) | (out[i] & 0xFF);
         }
-        return hash;
+        return hash >>> 1; // 63 bits: signed order is the order of the bucket bits
     }
 
     private static MessageDigest sha256()
@@ -316,6 +456,6 @@ final class HostIndex
     public String toString()
     {
         Snapshot s = snapshot;
-        return "HostIndex[ready=" + s.ready + ", entries=" + (s.base.length + s.added.length) + "]";
+        return "HostIndex[ready=" + s.ready + ", entries=" + (s.base.size() + s.added.length) + "]";
     }
 }

@@ -203,4 +203,48 @@ class HostIndexTest
         assertEquals(100, index.getEntries(), "additions never stored are forgotten by the rebuild");
         index.stop();
     }
+
+    @Test
+    void aLargeBuild_isHeldAsFingerprints_ofAboutTwoBytesPerName_withFewFalsePositives() throws Exception
+    {
+        InMemoryCertificateStore store = new InMemoryCertificateStore();
+        int names = 200_000;
+        for (int i = 0; i < names; i++)
+        {
+            store.put(new CertificateRecord("n" + i + ".example.com", "EC", "chain", "key", CertificateRecord.PLAIN, 0));
+        }
+        HostIndex index = new HostIndex(store, () -> true);
+        index.rebuild();
+        await("built", Duration.ofSeconds(60), index::isReady);
+        double bytesPerName = index.getBytes() / (double)names;
+        System.out.printf("host index: %,d names in %,d bytes (%.2f per name)%n", names, index.getBytes(), bytesPerName);
+        assertTrue(bytesPerName < 2.6, "bytes per name: " + bytesPerName);
+        for (int i = 0; i < names; i++)
+        {
+            assertFalse(index.rulesOut("n" + i + ".example.com"), "never a false negative");
+        }
+        int falsePositives = 0;
+        int others = 200_000;
+        for (int i = 0; i < others; i++)
+        {
+            if (!index.rulesOut("other" + i + ".example.com"))
+                falsePositives++;
+        }
+        System.out.printf("host index: %d false positives in %,d names not stored%n", falsePositives, others);
+        assertTrue(falsePositives <= others * 16 / 65536 * 2, "false positives: " + falsePositives);
+        // additions past an eighth are folded into the fingerprints: still no false negative
+        for (int i = 0; i < 30_000; i++)
+        {
+            index.add("late" + i + ".example.com");
+        }
+        for (int i = 0; i < 30_000; i++)
+        {
+            assertFalse(index.rulesOut("late" + i + ".example.com"));
+        }
+        for (int i = 0; i < names; i += 97)
+        {
+            assertFalse(index.rulesOut("n" + i + ".example.com"));
+        }
+        index.stop();
+    }
 }

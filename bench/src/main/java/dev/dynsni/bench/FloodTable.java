@@ -27,6 +27,19 @@ final class FloodTable
         this.config = context.config;
     }
 
+    /** @return the machine's 1-minute load average, or -1 where /proc/loadavg is missing */
+    private static double loadAverage()
+    {
+        try
+        {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
+        }
+        catch (Exception x)
+        {
+            return -1;
+        }
+    }
+
     /** Waits until the node's host index is built (it lists the stored names after the change feed connects). */
     private static void awaitIndex(ServerProcess server) throws Exception
     {
@@ -56,6 +69,7 @@ final class FloodTable
         List<Double> indexRejectedShare = new ArrayList<>();
         List<Double> indexBytesPerName = new ArrayList<>();
         List<Double> indexEntries = new ArrayList<>();
+        List<Double> loadAverages = new ArrayList<>();
         long steadyFailures = 0;
         long floodAccepted = 0;
         List<String> steady = List.of("--threads", Integer.toString(config.clientThreads), "--warmup-seconds", "1", "--protocol", LoadGenerator.TLS13, "--tenants", Integer.toString(config.floodTenants), "--zipf", "0");
@@ -65,6 +79,7 @@ final class FloodTable
             awaitIndex(server);
             for (int run = 1; run <= config.runs; run++)
             {
+                loadAverages.add(loadAverage());
                 heapBefore.add(server.heapAfterGc() / 1048576.0);
                 Map<String, Long> before = server.stats();
                 Load withFlood;
@@ -85,6 +100,7 @@ final class FloodTable
                     Files.createFile(stop);
                     withFlood = Load.finish(steadyJvm, 120_000);
                 }
+                loadAverages.add(loadAverage());
                 Map<String, Long> delta = ServerProcess.delta(before, server.stats());
                 heapAfter.add(server.heapAfterGc() / 1048576.0);
                 negativeSize.add((double)server.stats().get("negativeSize"));
@@ -143,8 +159,8 @@ final class FloodTable
         double ratio = Stats.median(ratios);
         double lookups = Stats.median(pgPerName) + Stats.median(redisPerName) + Stats.median(redisWritesPerName);
         out.append(String.format(Locale.ROOT, "%nTargets: real-tenant throughput under flood ≥ 0.9× → **%s** (%.3f); no store round trip and no Redis key per unknown name → **%s**. "
-            + "Failed real-tenant connections: %d. Flood handshakes that succeeded (must be 0): %d.%n", ratio >= 0.9 ? "met" : "not met", ratio, lookups == 0 ? "met" : "not met",
-            steadyFailures, floodAccepted));
+            + "Failed real-tenant connections: %d. Flood handshakes that succeeded (must be 0): %d. Machine load average (1 min, `/proc/loadavg`) at the start and end of each flooded run: %s.%n",
+            ratio >= 0.9 ? "met" : "not met", ratio, lookups == 0 ? "met" : "not met", steadyFailures, floodAccepted, Stats.cell(loadAverages, "%.1f")));
         out.append("\nRerun: `").append(config.rerun("flood", "RUNS", "TENANTS", "FLOOD_TENANTS", "FLOOD_NAMES", "FLOOD_THREADS", "CLIENT_THREADS")).append("`\n");
         return out.toString();
     }
