@@ -59,6 +59,8 @@ public class JdbcCertificateStore implements CertificateStore
      * 10 s, which would delay finding a just-promoted primary by as much); a URL parameter overrides.
      */
     static final int HOST_RECHECK_SECONDS = 1;
+    /** The {@code application_name} of the connection that lists the stored names for the host index. */
+    public static final String INDEX_APPLICATION_NAME = "jetty-dynamic-sni-index";
     private static final Logger LOG = LoggerFactory.getLogger(JdbcCertificateStore.class);
 
     private final StoreCounters counters = new StoreCounters("postgres");
@@ -264,18 +266,18 @@ public class JdbcCertificateStore implements CertificateStore
 
     /**
      * Streams every stored name from one plain {@code SELECT} (a cursor of 10,000 rows at a time, no
-     * statement timeout), on the caller's thread. Every name is reported once per key type it has.
-     * The change feed calls {@link ChangeListener#onChangesLost()} after every (re)subscription,
-     * before which nothing is listed that the feed could miss.
+     * statement timeout) on a connection of its own, outside the pool that serves lookups, on the
+     * caller's thread. Every name is reported once per key type it has. The change feed calls
+     * {@link ChangeListener#onChangesLost()} after every (re)subscription, before which nothing is
+     * listed that the feed could miss.
      */
     @Override
     public boolean forEachName(Consumer<String> action) throws SQLException
     {
-        HikariDataSource dataSource = this.dataSource;
-        if (dataSource == null)
+        if (!running)
             throw new IllegalStateException(this + " is not started");
         migrate();
-        try (Connection connection = dataSource.getConnection())
+        try (Connection connection = openConnection(INDEX_APPLICATION_NAME))
         {
             connection.setAutoCommit(false);
             try (Statement statement = connection.createStatement())
@@ -436,6 +438,11 @@ public class JdbcCertificateStore implements CertificateStore
 
     private Connection openListenerConnection() throws SQLException
     {
+        return openConnection(LISTENER_APPLICATION_NAME);
+    }
+
+    private Connection openConnection(String applicationName) throws SQLException
+    {
         Properties properties = new Properties();
         if (user != null && !user.isEmpty())
             properties.setProperty("user", user);
@@ -445,7 +452,7 @@ public class JdbcCertificateStore implements CertificateStore
         properties.setProperty("connectTimeout", String.valueOf(Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0))));
         properties.setProperty("tcpKeepAlive", "true");
         properties.setProperty("hostRecheckSeconds", String.valueOf(HOST_RECHECK_SECONDS));
-        properties.setProperty("ApplicationName", LISTENER_APPLICATION_NAME);
+        properties.setProperty("ApplicationName", applicationName);
         return DriverManager.getConnection(url, properties);
     }
 
