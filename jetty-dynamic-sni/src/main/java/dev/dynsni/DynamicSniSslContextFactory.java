@@ -62,6 +62,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
 {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicSniSslContextFactory.class);
 
+    /** How long after start the host index first lists the stored names (the server's start goes first). */
+    static final long HOST_INDEX_FIRST_BUILD_DELAY_MILLIS = 3000;
+
     /** Default TLS session lifetime: how long a resumed session may keep a removed certificate. */
     public static final int DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
 
@@ -118,7 +121,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         engine = chooseEngine();
         // On Conscrypt, L1 holds every key in BoringSSL's form: no key conversion per handshake.
         UnaryOperator<Credential> engineForm = engine.startsWith(Conscrypts.PROVIDER) ? Conscrypts::withNativeKey : UnaryOperator.identity();
-        HostIndex index = new HostIndex(store, feedConnected(store));
+        HostIndex index = new HostIndex(store, feedConnected(store), HOST_INDEX_FIRST_BUILD_DELAY_MILLIS);
         hostIndex = index;
         statistics.setHostIndex(index);
         CertificateResolver resolver = new CertificateResolver(store, index, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,

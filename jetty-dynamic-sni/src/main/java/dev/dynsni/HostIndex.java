@@ -27,8 +27,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Kept current.</b> The index is built by listing the store ({@link CertificateStore#forEachName})
  * on a thread of its own whenever the store reports {@code onChangesLost} (its feed connected, or
- * came back after a gap): until that build completes the index rules nothing out, so a node behaves
- * as without it, and the first handshakes never wait for it. Every change from the feed adds its
+ * came back after a gap; the first build after start waits a few seconds, so that it does not
+ * compete with the server's start for CPU): until that build completes the index rules nothing out,
+ * so a node behaves as without it, and the first handshakes never wait for it. Every change from the feed adds its
  * name (a removal is forgotten at the next build): the additions go into a small second sorted
  * array, folded into the first when it passes 1/8 of it. A name written to the store is therefore
  * ruled out on a node until its change notification reached that node, like every other change
@@ -193,6 +194,7 @@ final class HostIndex
 
     private final CertificateStore store;
     private final BooleanSupplier feedConnected;
+    private final long firstBuildDelayMillis;
     private final byte[] salt = new byte[16];
     private final ThreadLocal<MessageDigest> digests = ThreadLocal.withInitial(HostIndex::sha256);
     private final LongAdder builds = new LongAdder();
@@ -213,8 +215,19 @@ final class HostIndex
      */
     HostIndex(CertificateStore store, BooleanSupplier feedConnected)
     {
+        this(store, feedConnected, 0);
+    }
+
+    /**
+     * @param firstBuildDelayMillis how long the first build waits before it lists the store, so that
+     *                              listing millions of names does not compete with the server's start
+     *                              for CPU (later builds, after a gap, start at once)
+     */
+    HostIndex(CertificateStore store, BooleanSupplier feedConnected, long firstBuildDelayMillis)
+    {
         this.store = store;
         this.feedConnected = feedConnected;
+        this.firstBuildDelayMillis = firstBuildDelayMillis;
         new SecureRandom().nextBytes(salt);
     }
 
@@ -287,6 +300,21 @@ final class HostIndex
     private void buildLoop()
     {
         long backoffMillis = 500;
+        if (builds.sum() == 0 && buildFailures.sum() == 0 && firstBuildDelayMillis > 0)
+        {
+            try
+            {
+                Thread.sleep(firstBuildDelayMillis);
+            }
+            catch (InterruptedException x)
+            {
+                synchronized (this)
+                {
+                    builder = null;
+                }
+                return;
+            }
+        }
         while (!stopped)
         {
             synchronized (this)
