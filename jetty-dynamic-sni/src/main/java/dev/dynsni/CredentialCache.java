@@ -94,14 +94,14 @@ final class CredentialCache
     CredentialCache(CertificateStore store, HostIndex index, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
     {
-        this(store, masterKeys, statistics, maxEntries, maxBytes, refreshAfterWrite, negativeMaxEntries, negativeTtl, executor, ticker, UnaryOperator.identity());
+        this(store, index, masterKeys, statistics, maxEntries, maxBytes, refreshAfterWrite, negativeMaxEntries, negativeTtl, executor, ticker, UnaryOperator.identity());
     }
 
     /**
      * @param engineForm gives each parsed credential the form the TLS engine uses as it is (Conscrypt:
      *                   a native key), once, when it enters L1
      */
-    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
+    CredentialCache(CertificateStore store, HostIndex index, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker, UnaryOperator<Credential> engineForm)
     {
         this.engineForm = engineForm;
