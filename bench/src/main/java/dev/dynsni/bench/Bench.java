@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public final class Bench
 {
-    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch", "memory");
+    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch", "memory", "fleet");
 
     private Bench()
     {
@@ -62,6 +62,7 @@ public final class Bench
                     case "flood" -> new FloodTable(context).run();
                     case "prefetch" -> new PrefetchTable(context).run();
                     case "memory" -> new MemoryTable(context).run();
+                    case "fleet" -> new FleetTable(context).run();
                     default -> throw new IllegalArgumentException("unknown table " + table + "; known: " + TABLES);
                 };
                 double seconds = (System.nanoTime() - start) / 1e9;

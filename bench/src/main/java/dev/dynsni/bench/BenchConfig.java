@@ -34,7 +34,9 @@ final class BenchConfig
         Map.entry("PREFETCH_HOSTS", "16"),
         Map.entry("PREFETCH_SLICES", "1"),
         Map.entry("PREFETCH_WARMUP_SECONDS", "0.3"),
-        Map.entry("MEMORY_HOSTS", "300"));
+        Map.entry("MEMORY_HOSTS", "300"),
+        Map.entry("FLEET_GAP_SECONDS", "3"),
+        Map.entry("FLEET_CHANGES", "20"));
 
     final Map<String, String> used = new LinkedHashMap<>();
     /** Knobs whose value differs from the full size. */
@@ -77,10 +79,14 @@ final class BenchConfig
     final String memoryBaselineRef;
     final List<String> serverJvmOptions;
     final String prefix;
+    final int fleetGapSeconds;
+    final int fleetChanges;
+    private final Map<String, String> overrides;
 
     BenchConfig(boolean smoke, Map<String, String> overrides)
     {
         this.smoke = smoke;
+        this.overrides = Map.copyOf(overrides);
         Map<String, String> defaults = smoke ? SMOKE : Map.of();
         java.util.function.BiFunction<String, String, String> knob = (name, fallback) ->
         {
@@ -136,6 +142,16 @@ final class BenchConfig
         memoryBaselineRef = knob.apply("MEMORY_BASELINE_REF", "b54286557c3b");
         serverJvmOptions = List.of(knob.apply("SERVER_JVM_OPTIONS", "-Xms1g -Xmx1g").trim().split("\\s+"));
         prefix = knob.apply("PREFIX", "bench_");
+        fleetGapSeconds = Integer.parseInt(knob.apply("FLEET_GAP_SECONDS", "30"));
+        fleetChanges = Integer.parseInt(knob.apply("FLEET_CHANGES", "1000"));
+    }
+
+    /** @return the same configuration on another PostgreSQL (a topology the bench started) */
+    BenchConfig withJdbcUrl(String jdbcUrl)
+    {
+        Map<String, String> changed = new java.util.HashMap<>(overrides);
+        changed.put("JDBC_URL", jdbcUrl);
+        return new BenchConfig(smoke, changed);
     }
 
     /** The exact command that reruns one table with the sizes used here. */

@@ -65,6 +65,7 @@ public final class BenchServer
             dynamic.setJdbcUrl(args.required("jdbc-url"));
             dynamic.setJdbcSchema(args.required("schema"));
             dynamic.setRedisAddress(args.get("redis", ""));
+            dynamic.setRedisMode(args.get("redis-mode", "single"));
             dynamic.setRedisKeyPrefix(args.get("prefix", "bench:"));
             dynamic.setCacheMaxEntries(Long.parseLong(args.get("cache", "10000")));
             dynamic.setNegativeCacheMaxEntries(Long.parseLong(args.get("negative-cache", "10000")));

@@ -26,6 +26,8 @@ final class ServerProcess implements AutoCloseable
     static ServerProcess start(BenchConfig config, String name, List<String> serverArgs) throws Exception
     {
         List<String> jvmOptions = new ArrayList<>(config.serverJvmOptions);
+        // what the change feed does (a gap, its catch-up) is logged at INFO: table 11 reads it
+        jvmOptions.add("-Dorg.slf4j.simpleLogger.log.dev.dynsni.core.store.JdbcCertificateStore=info");
         Jvm jvm = Jvm.start(config.logDir, name, jvmOptions, BenchServer.class.getName(), serverArgs);
         try
         {
@@ -59,9 +61,19 @@ final class ServerProcess implements AutoCloseable
     /** @param engine {@code jsse} or {@code conscrypt} */
     static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries, String engine) throws Exception
     {
-        List<String> args = new ArrayList<>(List.of("--mode", "dynamic", "--jdbc-url", config.jdbcUrl, "--schema", schema, "--cache", Long.toString(cacheEntries)));
-        if (redisPrefix != null)
-            args.addAll(List.of("--redis", config.redisAddress, "--prefix", redisPrefix));
+        return dynamic(config, name, config.jdbcUrl, schema, redisPrefix == null ? null : config.redisAddress, "single", redisPrefix, cacheEntries, engine);
+    }
+
+    /**
+     * @param redisAddress null for no Redis tier
+     * @param redisMode    {@code single}, {@code cluster} or {@code sentinel}
+     */
+    static ServerProcess dynamic(BenchConfig config, String name, String jdbcUrl, String schema, String redisAddress, String redisMode, String redisPrefix,
+                                 long cacheEntries, String engine) throws Exception
+    {
+        List<String> args = new ArrayList<>(List.of("--mode", "dynamic", "--jdbc-url", jdbcUrl, "--schema", schema, "--cache", Long.toString(cacheEntries)));
+        if (redisAddress != null)
+            args.addAll(List.of("--redis", redisAddress, "--redis-mode", redisMode, "--prefix", redisPrefix));
         return start(config, "jsse".equals(engine) ? name : name + "-" + engine, withEngine(args, engine));
     }
 

@@ -25,7 +25,7 @@ public class BenchSmokeIT
 
         String results = Files.readString(out, StandardCharsets.UTF_8);
         for (String heading : new String[]{"## 1. Start time", "## 2. Full-handshake throughput", "## 3. Added handshake latency", "## 4. Propagation",
-            "## 5. Bulk import", "## 6. JMH", "## 7. Flood", "## 8. ClientHello prefetch", "## 9. Memory"})
+            "## 5. Bulk import", "## 6. JMH", "## 7. Flood", "## 8. ClientHello prefetch", "## 9. Memory", "## 11. Fleet"})
         {
             assertTrue(results.contains(heading), "missing table " + heading + " in " + out);
         }

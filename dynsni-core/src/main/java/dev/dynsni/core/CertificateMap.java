@@ -59,4 +59,12 @@ public interface CertificateMap extends StoreLifeCycle
      * @return a future of whether the fence is in place; false on failure, never exceptional
      */
     CompletableFuture<Boolean> invalidate(String name, long version);
+
+    /**
+     * Drops every entry (the change feed's {@link ChangeFeed#EVICT_ALL}: {@code dynsni evict --all},
+     * a {@code TRUNCATE} of the certificate table). Fences are kept.
+     *
+     * @return a future of the number of entries dropped; exceptional when the map failed
+     */
+    CompletableFuture<Long> evictAll();
 }

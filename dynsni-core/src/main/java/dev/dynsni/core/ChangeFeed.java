@@ -7,8 +7,10 @@ package dev.dynsni.core;
  * payload {@code schema|name|version}: the schema of the certificate table (nodes of other schemas
  * ignore it), the stored name that changed (an exact host or {@code *.parent}) and the row's new
  * version (0 when unknown, for a delete without one). The name {@link #EVICT_ALL} means "drop
- * every cached certificate of this schema" ({@code dynsni evict --all}). A node that misses
- * notifications (its LISTEN connection was down) must treat everything it holds as possibly stale.</p>
+ * every cached certificate of this schema" ({@code dynsni evict --all}, a {@code TRUNCATE}). A node
+ * that missed notifications (its LISTEN connection was down) catches up from the table: rows and
+ * removal tombstones carry the id of the transaction that wrote them (schema V2,
+ * {@code JdbcCertificateStore}).</p>
  */
 public final class ChangeFeed
 {

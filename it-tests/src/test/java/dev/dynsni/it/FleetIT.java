@@ -42,10 +42,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * cluster fails over; a change served by both nodes once it settled;</li>
  * <li>the Sentinel master killed: the same;</li>
  * <li>the PostgreSQL primary stopped and the standby promoted: hosts in L1 keep being served, both
- * nodes listen on the new primary, and a change committed there reaches both.</li>
+ * nodes listen on the new primary, and a change committed there reaches both;</li>
+ * <li>both nodes' PostgreSQL connections (LISTEN included) cut for 30 s while 50 certificates are
+ * replaced and 10 removed: once they return, each node catches up from the table before it listens
+ * again, and neither serves a replaced or removed certificate past the stated bound.</li>
  * </ul>
- * Each step's time is printed. (A change committed while a node does not listen is not caught up yet:
- * issue 12, item 4; the test commits only once both nodes listen again.)
+ * Each step's time is printed.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -290,6 +292,119 @@ class FleetIT
                 afterPromotion, listening, changed, load.handshakes.get());
             load.close();
             load.assertClean();
+        }
+    }
+
+    @Test
+    @Order(3)
+    void feedCutFor30Seconds_whileCertificatesChangeAndGo_noNodeServesAStaleOneOnceBack() throws Exception
+    {
+        String schema = TestServices.newSchema();
+        Tenants gap = new Tenants(TestServices.jdbcUrl(), schema);
+        TlsClient client = TlsClient.trusting(gap.trustStore()).timeoutMillis(10_000);
+        String prefix = TestServices.newKeyPrefix();
+        List<dev.dynsni.testing.TcpProxy> proxies = new ArrayList<>();
+        List<JettyDistribution.JettyProcess> nodes = new ArrayList<>();
+        try
+        {
+            for (int i = 1; i <= 2; i++)
+            {
+                dev.dynsni.testing.TcpProxy proxy = new dev.dynsni.testing.TcpProxy(TestServices.postgresAddress());
+                proxies.add(proxy);
+                closing.add(proxy);
+                Path base = JettyDistribution.newBase("fleet-gap-" + i, "--add-modules=dynamic-sni,https,http2");
+                JettyDistribution.appendProperties(base.resolve("start.d/dynamic-sni.ini"), Map.of(
+                    "jetty.dynamicSni.jdbc.url", TestServices.jdbcUrlVia("127.0.0.1", proxy.port()),
+                    "jetty.dynamicSni.jdbc.schema", schema,
+                    "jetty.dynamicSni.jdbc.timeoutMillis", "1000",
+                    "jetty.dynamicSni.redis.address", TestServices.redisUrl(),
+                    "jetty.dynamicSni.redis.keyPrefix", prefix));
+                JettyDistribution.JettyProcess node = JettyDistribution.JettyProcess.start(base);
+                closing.add(node);
+                nodes.add(node);
+            }
+            List<String> hosts = new ArrayList<>();
+            for (int i = 1; i <= 60; i++)
+            {
+                hosts.add("g" + i + "." + Tenants.DOMAIN);
+                gap.putEc(hosts.get(i - 1));
+            }
+            java.util.function.BiFunction<JettyDistribution.JettyProcess, String, String> serve = (node, host) ->
+            {
+                TlsClient.Result result = client.handshake(node.port(), host);
+                return result.ok() ? Tenants.sha256(result.leaf()) : null;
+            };
+            for (JettyDistribution.JettyProcess node : nodes)
+            {
+                for (String host : hosts)
+                {
+                    String want = Tenants.sha256(gap.issued(host).certificate());
+                    await(host + " served by " + node.port(), 15, () -> want.equals(serve.apply(node, host)));
+                }
+            }
+            Thread.sleep(1500); // the nodes' watermarks move past the writes above
+
+            proxies.forEach(dev.dynsni.testing.TcpProxy::cut);
+            long cut = System.nanoTime();
+            Map<String, String> replaced = new HashMap<>();
+            for (String host : hosts.subList(0, 50))
+            {
+                String old = Tenants.sha256(gap.issued(host).certificate());
+                gap.putEc(host);
+                replaced.put(host, old);
+            }
+            try (Connection connection = TestServices.connect(); Statement statement = connection.createStatement())
+            {
+                statement.execute("DELETE FROM " + schema + ".certificate WHERE host IN ('" + String.join("','", hosts.subList(50, 60)) + "')");
+            }
+            long remaining = TimeUnit.SECONDS.toMillis(30) - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - cut);
+            if (remaining > 0)
+                Thread.sleep(remaining);
+            proxies.forEach(dev.dynsni.testing.TcpProxy::restore);
+            long restored = System.nanoTime();
+            long worst = 0;
+            long firstChange = 0;
+            for (JettyDistribution.JettyProcess node : nodes)
+            {
+                String probe = hosts.get(0);
+                String probeWant = Tenants.sha256(gap.issued(probe).certificate());
+                await("the new certificate of " + probe + " on " + node.port() + " after the gap", 10, () -> probeWant.equals(serve.apply(node, probe)));
+                firstChange = Math.max(firstChange, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restored));
+                for (String host : hosts.subList(0, 50))
+                {
+                    String want = Tenants.sha256(gap.issued(host).certificate());
+                    await("the new certificate of " + host + " on " + node.port() + " after the gap", 10, () -> want.equals(serve.apply(node, host)));
+                }
+                for (String host : hosts.subList(50, 60))
+                {
+                    await(host + " no longer served by " + node.port() + " after the gap", 10, () -> serve.apply(node, host) == null);
+                }
+                worst = Math.max(worst, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restored));
+            }
+            // and nothing stale comes back from Redis later: a second pass, after the L1 reload settled
+            Thread.sleep(1000);
+            for (JettyDistribution.JettyProcess node : nodes)
+            {
+                for (String host : hosts.subList(0, 50))
+                {
+                    assertTrue(!replaced.get(host).equals(serve.apply(node, host)), host + " serves its replaced certificate again on " + node.port());
+                }
+                for (String host : hosts.subList(50, 60))
+                {
+                    assertEquals(null, serve.apply(node, host), host + " served again on " + node.port());
+                }
+                assertTrue(node.log().contains("Change feed caught up after a gap"), node::log);
+            }
+            System.err.printf("FleetIT gap: PostgreSQL cut for 30 s while 50 certificates were replaced and 10 removed; a replaced one served new by both nodes %d ms after it came back, all 60 changes checked on both by %d ms (120 handshakes)%n",
+                firstChange, worst);
+        }
+        finally
+        {
+            for (JettyDistribution.JettyProcess node : nodes)
+            {
+                node.close();
+            }
+            gap.dropSchema();
         }
     }
 

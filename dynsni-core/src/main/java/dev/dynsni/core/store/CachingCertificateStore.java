@@ -175,7 +175,19 @@ public class CachingCertificateStore implements CertificateStore
             {
                 // L1 at once (the change is served without waiting on Redis, even when Redis is
                 // slow or down), then Redis is fenced, then L1 again (see the class comment).
-                if (!ChangeFeed.EVICT_ALL.equals(name)) // the admin tool clears Redis itself for "evict all"
+                if (ChangeFeed.EVICT_ALL.equals(name))
+                {
+                    // dynsni evict --all, a TRUNCATE: every node drops Redis's entries (the first one
+                    // does the work), then L1 again so that nothing read meanwhile from Redis stays
+                    listener.onChange(name, version);
+                    cache.evictAll().whenComplete((dropped, failure) ->
+                    {
+                        if (failure != null)
+                            LOG.warn("Cannot drop the shared cache's entries after a change of every name reason={}", String.valueOf(failure));
+                        listener.onChange(name, version);
+                    });
+                    return;
+                }
                 {
                     if (pending.size() < MAX_PENDING)
                         pending.merge(name, version, Math::max);
@@ -183,8 +195,7 @@ public class CachingCertificateStore implements CertificateStore
                         LOG.warn("Too many changes wait for Redis name={}: reads of it may see the old value until redis.ttlSeconds", name);
                 }
                 listener.onChange(name, version);
-                if (!ChangeFeed.EVICT_ALL.equals(name))
-                    fence(name, version);
+                fence(name, version);
             }
 
             @Override

@@ -81,4 +81,12 @@ public class InMemoryCertificateMap implements CertificateMap
     {
         return "InMemoryCertificateMap[names=" + cached.size() + "]";
     }
+
+    @Override
+    public CompletableFuture<Long> evictAll()
+    {
+        long count = cached.size();
+        cached.clear();
+        return CompletableFuture.completedFuture(count);
+    }
 }

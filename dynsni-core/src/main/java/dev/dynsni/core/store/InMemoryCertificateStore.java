@@ -94,6 +94,13 @@ public class InMemoryCertificateStore implements CertificateStore
         return removed;
     }
 
+    /** Removes everything, then tells the listener that every name changed, as a TRUNCATE of the table does. */
+    public void clear()
+    {
+        records.clear();
+        notifyChange(dev.dynsni.core.ChangeFeed.EVICT_ALL, versions.incrementAndGet());
+    }
+
     /** @return how many names hold records */
     public int size()
     {

@@ -80,6 +80,8 @@ public class JdbcCertificateStore implements CertificateStore
     private volatile boolean migrated;
     private volatile boolean listening;
     private volatile boolean downLogged;
+    /** The id of the oldest transaction that may have changed a row without this node hearing it; null before the first subscription. */
+    private volatile Long watermark;
 
     public void setUrl(String url)
     {
@@ -379,33 +381,35 @@ public class JdbcCertificateStore implements CertificateStore
                     statement.execute("LISTEN " + ChangeFeed.CHANNEL);
                 }
                 migrate();
+                PGConnection pg = connection.unwrap(PGConnection.class);
+                // Listening from here on: every change committed from now on is notified. Changes
+                // committed while no connection listened are read from the table (see catchUp).
+                long next = watermark(connection);
+                Long from = watermark;
+                if (from != null)
+                    catchUp(connection, from);
+                watermark = next;
                 listening = true;
                 backoff = 100;
                 markUp();
-                // Notifications sent while no connection listened are lost: drop what may be stale
-                // (before the feed counts as connected, so nothing trusts it in between).
+                // What L1 holds is reloaded too (through a Redis now fenced for every name caught up),
+                // before the feed counts as connected, so that nothing trusts it in between.
                 ChangeListener l = listener;
                 if (l != null)
                     l.onChangesLost();
                 counters.setFeedConnected(true);
-                PGConnection pg = connection.unwrap(PGConnection.class);
                 long lastCheck = System.nanoTime();
                 while (running)
                 {
-                    PGNotification[] notifications = pg.getNotifications(250);
-                    if (notifications != null)
-                    {
-                        for (PGNotification notification : notifications)
-                        {
-                            dispatch(notification.getParameter());
-                        }
-                    }
+                    dispatch(pg.getNotifications(250));
                     if (System.nanoTime() - lastCheck > TimeUnit.SECONDS.toNanos(1))
                     {
-                        try (Statement statement = connection.createStatement())
-                        {
-                            statement.execute("SELECT 1");
-                        }
+                        // checks the connection, and moves the watermark: once the notifications
+                        // received before the answer are dispatched, every transaction older than it is
+                        // done and heard
+                        long heard = watermark(connection);
+                        dispatch(pg.getNotifications());
+                        watermark = heard;
                         lastCheck = System.nanoTime();
                     }
                 }
@@ -454,6 +458,59 @@ public class JdbcCertificateStore implements CertificateStore
         properties.setProperty("hostRecheckSeconds", String.valueOf(HOST_RECHECK_SECONDS));
         properties.setProperty("ApplicationName", applicationName);
         return DriverManager.getConnection(url, properties);
+    }
+
+    private void dispatch(PGNotification[] notifications)
+    {
+        if (notifications == null)
+            return;
+        for (PGNotification notification : notifications)
+        {
+            dispatch(notification.getParameter());
+        }
+    }
+
+    /**
+     * @return the id of the oldest transaction still running ({@code pg_snapshot_xmin} of a snapshot
+     *     taken now): every transaction with a smaller id has ended, and, on the LISTEN connection,
+     *     the notifications of those that committed were received before this answer
+     */
+    private static long watermark(Connection connection) throws SQLException
+    {
+        try (Statement statement = connection.createStatement();
+             ResultSet result = statement.executeQuery("SELECT pg_snapshot_xmin(pg_current_snapshot())::text"))
+        {
+            result.next();
+            return Long.parseLong(result.getString(1));
+        }
+    }
+
+    /**
+     * Reads the changes whose notifications this node may have missed, those of every transaction not
+     * older than {@code from} (rows written and tombstones of removals, a TRUNCATE's as {@code *}), and
+     * hands them to the listener as if notified: a superset of what was missed.
+     */
+    private void catchUp(Connection connection, long from) throws SQLException
+    {
+        long start = System.nanoTime();
+        int changes = 0;
+        try (PreparedStatement query = connection.prepareStatement(
+            "SELECT host, version FROM " + schema + ".certificate WHERE txid >= ?::text::xid8 " +
+                "UNION ALL SELECT host, version FROM " + schema + ".certificate_removed WHERE txid >= ?::text::xid8"))
+        {
+            query.setString(1, Long.toString(from));
+            query.setString(2, Long.toString(from));
+            try (ResultSet rows = query.executeQuery())
+            {
+                while (rows.next())
+                {
+                    changes++;
+                    dispatch(ChangeFeed.payload(schema, rows.getString(1), rows.getLong(2)));
+                }
+            }
+        }
+        LOG.info("Change feed caught up after a gap schema={} changes={} sinceTransaction={} millis={}", schema, changes, from,
+            TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start));
     }
 
     private void dispatch(String payload)

@@ -577,6 +577,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
      * @return a future of the number of entries deleted; unlike {@link #invalidate(String, long)}
      *     it completes exceptionally when Redis fails, so that the caller can say why
      */
+    @Override
     public CompletableFuture<Long> evictAll()
     {
         return client().thenCompose(c -> c.getKeys().unlinkByPatternAsync(RedisKeys.dataKeyPattern(keyPrefix)).toCompletableFuture());

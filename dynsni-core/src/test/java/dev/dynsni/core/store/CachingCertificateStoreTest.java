@@ -74,6 +74,43 @@ class CachingCertificateStoreTest
     }
 
     @Test
+    void aChangeOfEveryName_dropsWhatTheMapHolds_andTellsL1AgainAfterwards() throws Exception
+    {
+        InMemoryCertificateStore source = new InMemoryCertificateStore();
+        InMemoryCertificateMap map = new InMemoryCertificateMap();
+        CachingCertificateStore store = new CachingCertificateStore(map, source);
+        List<String> changes = new CopyOnWriteArrayList<>();
+        store.setChangeListener(new CertificateStore.ChangeListener()
+        {
+            @Override
+            public void onChange(String name, long version)
+            {
+                changes.add(name);
+            }
+
+            @Override
+            public void onChangesLost()
+            {
+            }
+        });
+        store.start();
+        try
+        {
+            source.put(record("a.example.com", "chain"));
+            load(store, "a.example.com", "b.example.com");
+            assertEquals(2, map.size(), "both written back");
+            changes.clear();
+            source.clear(); // as a TRUNCATE of the table, or dynsni evict --all
+            assertEquals(0, map.size(), "the shared cache dropped everything");
+            assertEquals(List.of("*", "*"), changes, "L1 told at once, and again once the shared cache is empty");
+        }
+        finally
+        {
+            store.stop();
+        }
+    }
+
+    @Test
     void failingSource_answersWhatTheMapHolds_andNothingElse() throws Exception
     {
         InMemoryCertificateMap map = new InMemoryCertificateMap();
