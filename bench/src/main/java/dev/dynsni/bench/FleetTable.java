@@ -54,8 +54,9 @@ final class FleetTable
             + "stops (`pg_ctl stop -m immediate`), the standby is promoted 2 s later; *listening* = from the promotion until the new primary's "
             + "`pg_stat_activity` shows both nodes' LISTEN connections; *change served* = from a commit on the new primary then until both nodes serve it. "
             + "**Catch-up**: each node reaches PostgreSQL through a TCP proxy; both proxies cut for %d s while %d certificates are replaced (one `UPDATE` "
-            + "each); *caught up* = changes read and time taken, as each node logs it; *all served* = from the proxies letting through again until "
-            + "both nodes serve every new certificate (checked host by host, one handshake each, so it includes %d handshakes).%n%n",
+            + "each); *caught up* = changes read and time taken, as each node logs it; *last change served* = from the proxies letting through again "
+            + "until both nodes serve the last certificate replaced; *every change checked* = until both nodes were seen serving every new certificate "
+            + "(host by host, so it includes %d handshakes by one client thread).%n%n",
             config.runs, config.fleetGapSeconds, config.fleetChanges, 2 * config.fleetChanges));
         if (!PostgresStandbyPair.available())
         {
@@ -76,17 +77,19 @@ final class FleetTable
         }
         List<Long> caught = new ArrayList<>();
         List<Long> caughtMillis = new ArrayList<>();
+        List<Long> lastServed = new ArrayList<>();
         List<Long> allServed = new ArrayList<>();
         for (int run = 1; run <= config.runs; run++)
         {
             long[] figures = catchUp(run);
             caught.add(figures[0]);
             caughtMillis.add(figures[1]);
-            allServed.add(figures[2]);
+            lastServed.add(figures[2]);
+            allServed.add(figures[3]);
         }
-        out.append("| Catch-up | gap s | changes | changes read per node | catch-up ms per node | all served ms |\n|---|---|---|---|---|---|\n");
-        out.append(String.format(Locale.ROOT, "| both nodes cut from PostgreSQL | %d | %d | %s | %s | %s |%n", config.fleetGapSeconds, config.fleetChanges,
-            cell(caught), cell(caughtMillis), cell(allServed)));
+        out.append("| Catch-up | gap s | changes | changes read per node | catch-up ms per node | last change served by both, ms | every change checked on both, ms |\n|---|---|---|---|---|---|---|\n");
+        out.append(String.format(Locale.ROOT, "| both nodes cut from PostgreSQL | %d | %d | %s | %s | %s | %s |%n", config.fleetGapSeconds, config.fleetChanges,
+            cell(caught), cell(caughtMillis), cell(lastServed), cell(allServed)));
         out.append("\nRerun: `").append(config.rerun("fleet", "RUNS", "FLEET_GAP_SECONDS", "FLEET_CHANGES")).append("`\n");
         return out.toString();
     }
@@ -152,7 +155,7 @@ final class FleetTable
         }
     }
 
-    /** @return {changes read (most of both nodes), catch-up ms (slowest node), all served ms} */
+    /** @return {changes read (most of both nodes), catch-up ms (slowest node), last change served ms, all checked ms} */
     private long[] catchUp(int run) throws Exception
     {
         String schema = context.schema("fleet_gap");
@@ -199,6 +202,13 @@ final class FleetTable
             proxy1.restore();
             proxy2.restore();
             long restored = System.nanoTime();
+            // the last certificate replaced, on both nodes: the catch-up hands every change on at once
+            String last = host(changes - 1);
+            for (ServerProcess node : List.of(node1, node2))
+            {
+                awaitServed(tls, node, last, fresh.get(last), 60);
+            }
+            long firstServed = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restored);
             for (ServerProcess node : List.of(node1, node2))
             {
                 for (int i = 0; i < changes; i++)
@@ -217,8 +227,9 @@ final class FleetTable
                 read = Math.max(read, Long.parseLong(matcher.group(1)));
                 millis = Math.max(millis, Long.parseLong(matcher.group(2)));
             }
-            Bench.log("fleet catch-up run %d: %d changes read, %d ms, all served by both %d ms after the gap", run, read, millis, allServed);
-            return new long[]{read, millis, allServed};
+            Bench.log("fleet catch-up run %d: %d changes read, %d ms, the last change served by both %d ms after the gap, all checked by %d ms", run, read, millis,
+                firstServed, allServed);
+            return new long[]{read, millis, firstServed, allServed};
         }
     }
 
