@@ -145,18 +145,19 @@ final class CertificateResolver
      * @param defaultCredential served under the {@code default} policy and without SNI; null for none
      * @param policyRejects     whether the unknown-host policy is {@code reject}
      * @param hostedNames       the names hosted here; null: every stored name
+     * @param index             the stored names, to answer the others without a lookup; null: none
      */
-    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
+    CertificateResolver(CertificateStore store, HostIndex index, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker)
     {
-        this(store, masterKeys, defaultCredential, policyRejects, hostedNames, sniRequired, lookupTimeoutMillis, sizing, statistics, executor, ticker, UnaryOperator.identity());
+        this(store, index, masterKeys, defaultCredential, policyRejects, hostedNames, sniRequired, lookupTimeoutMillis, sizing, statistics, executor, ticker, UnaryOperator.identity());
     }
 
     /**
      * @param engineForm gives each credential (the default one, and each one entering L1) the form
      *                   the TLS engine uses as it is; identity on JSSE
      */
-    CertificateResolver(CertificateStore store, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
+    CertificateResolver(CertificateStore store, HostIndex index, MasterKeys masterKeys, Credential defaultCredential, boolean policyRejects, HostedNames hostedNames, boolean sniRequired,
                         long lookupTimeoutMillis, CacheSizing sizing, DynamicSniStatistics statistics, Executor executor, Ticker ticker,
                         UnaryOperator<Credential> engineForm)
     {
@@ -164,7 +165,7 @@ final class CertificateResolver
         {
             try
             {
-                Tables t = new Tables(new CredentialCache(store, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
+                Tables t = new Tables(new CredentialCache(store, index, masterKeys, statistics, sizing.maxEntries(), sizing.maxBytes(), sizing.refreshAfterWrite(),
                     sizing.negativeMaxEntries(), sizing.negativeTtl(), executor, ticker, engineForm),
                     Caffeine.newBuilder().weakKeys().build(),
                     Caffeine.newBuilder().expireAfterWrite(Duration.ofSeconds(30)).maximumSize(100_000).build());

@@ -57,6 +57,11 @@ import org.slf4j.LoggerFactory;
  * that fails keeps the old value, so hosts already held keep being served while the stores are down.
  * A change from the feed invalidates the affected hosts (for a wildcard, every cached host under
  * it). A generation counter keeps a load that raced with a change from caching a stale negative.</p>
+ *
+ * <p>Unknown names: once the {@link HostIndex} is built, a host whose name and wildcard it rules
+ * out is answered "none" at once, without a load, a negative entry or a store round trip; a load
+ * asks the store only for the names the index does not rule out. Before it is built, or without one,
+ * every miss loads.</p>
  */
 final class CredentialCache
 {
@@ -65,7 +70,11 @@ final class CredentialCache
     /** What the certificate pool spends per certificate: its key, Caffeine's weak-value node and reference, the map's node. */
     private static final int POOL_ENTRY_BYTES = 170;
 
+    private static final CompletableFuture<HostCredentials> NONE = CompletableFuture.completedFuture(null);
+
     private final CertificateStore store;
+    /** The stored names; null: every name is looked up. */
+    private final HostIndex index;
     private final MasterKeys masterKeys;
     private final DynamicSniStatistics statistics;
     private final Ticker ticker;
@@ -82,21 +91,22 @@ final class CredentialCache
     private final Set<String> loggedInvalid = ConcurrentHashMap.newKeySet();
     private final UnaryOperator<Credential> engineForm;
 
-    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
+    CredentialCache(CertificateStore store, HostIndex index, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker)
     {
-        this(store, masterKeys, statistics, maxEntries, maxBytes, refreshAfterWrite, negativeMaxEntries, negativeTtl, executor, ticker, UnaryOperator.identity());
+        this(store, index, masterKeys, statistics, maxEntries, maxBytes, refreshAfterWrite, negativeMaxEntries, negativeTtl, executor, ticker, UnaryOperator.identity());
     }
 
     /**
      * @param engineForm gives each parsed credential the form the TLS engine uses as it is (Conscrypt:
      *                   a native key), once, when it enters L1
      */
-    CredentialCache(CertificateStore store, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
+    CredentialCache(CertificateStore store, HostIndex index, MasterKeys masterKeys, DynamicSniStatistics statistics, long maxEntries, long maxBytes, Duration refreshAfterWrite,
                     long negativeMaxEntries, Duration negativeTtl, Executor executor, Ticker ticker, UnaryOperator<Credential> engineForm)
     {
         this.engineForm = engineForm;
         this.store = store;
+        this.index = index;
         this.masterKeys = masterKeys;
         this.statistics = statistics;
         this.ticker = ticker;
@@ -155,7 +165,16 @@ final class CredentialCache
         if (negative.getIfPresent(host) != null)
         {
             statistics.negativeHits.increment();
-            return CompletableFuture.completedFuture(null);
+            return NONE;
+        }
+        if (index != null && index.rulesOut(host))
+        {
+            String wildcard = HostNames.wildcardFor(host);
+            if (wildcard == null || index.rulesOut(wildcard))
+            {
+                statistics.indexRejections.increment();
+                return NONE;
+            }
         }
         statistics.l1Misses.increment();
         return positive.get(host);
@@ -184,11 +203,14 @@ final class CredentialCache
         long start = System.nanoTime();
         long startTick = ticker.read();
         String wildcard = HostNames.wildcardFor(host);
-        List<String> names = wildcard == null ? List.of(host) : List.of(host, wildcard);
+        // Names the index rules out are known to have no certificate: only the others are asked for.
+        boolean askHost = index == null || !index.rulesOut(host);
+        boolean askWildcard = wildcard != null && (index == null || !index.rulesOut(wildcard));
+        List<String> names = askHost ? (askWildcard ? List.of(host, wildcard) : List.of(host)) : (askWildcard ? List.of(wildcard) : List.of());
         CompletableFuture<Map<String, List<CertificateRecord>>> loaded;
         try
         {
-            loaded = store.load(names);
+            loaded = names.isEmpty() ? CompletableFuture.completedFuture(Map.of()) : store.load(names);
         }
         catch (Throwable x)
         {
@@ -196,8 +218,11 @@ final class CredentialCache
         }
         return loaded.handle((records, failure) ->
         {
-            statistics.loads.increment();
-            statistics.loadNanos.add(System.nanoTime() - start);
+            if (!names.isEmpty())
+            {
+                statistics.loads.increment();
+                statistics.loadNanos.add(System.nanoTime() - start);
+            }
             if (failure != null)
             {
                 statistics.loadErrors.increment();
@@ -205,8 +230,8 @@ final class CredentialCache
                     LOG.debug("Load failed sni={} reason={}", host, failure.toString());
                 throw new LoadFailure(failure);
             }
-            List<CertificateRecord> exact = records.get(host);
-            List<CertificateRecord> wild = wildcard == null ? null : records.get(wildcard);
+            List<CertificateRecord> exact = askHost ? records.get(host) : List.of();
+            List<CertificateRecord> wild = wildcard == null ? null : askWildcard ? records.get(wildcard) : List.of();
             HostCredentials result = null;
             if (exact != null && !exact.isEmpty())
                 result = parse(host, host, exact);
@@ -218,7 +243,7 @@ final class CredentialCache
                 statistics.loadErrors.increment();
                 throw new LoadFailure(new IllegalStateException("no store could answer for " + host));
             }
-            if (result == null && generation.get() == gen && !changedSince(host, startTick) && (wildcard == null || !changedSince(wildcard, startTick)))
+            if (result == null && !names.isEmpty() && generation.get() == gen && !changedSince(host, startTick) && (wildcard == null || !changedSince(wildcard, startTick)))
                 negative.put(host, ABSENT);
             return result;
         });

@@ -62,6 +62,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
 {
     private static final Logger LOG = LoggerFactory.getLogger(DynamicSniSslContextFactory.class);
 
+    /** How long after start the host index first lists the stored names (the server's start goes first). */
+    static final long HOST_INDEX_FIRST_BUILD_DELAY_MILLIS = 3000;
+
     /** Default TLS session lifetime: how long a resumed session may keep a removed certificate. */
     public static final int DEFAULT_SESSION_TIMEOUT_SECONDS = 3600;
 
@@ -76,6 +79,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private ScheduledExecutorService rebuildScheduler;
     private volatile CertificateResolver resolver;
     private volatile String engine = "JSSE";
+    private HostIndex hostIndex;
 
     public DynamicSniSslContextFactory()
     {
@@ -117,13 +121,17 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         engine = chooseEngine();
         // On Conscrypt, L1 holds every key in BoringSSL's form: no key conversion per handshake.
         UnaryOperator<Credential> engineForm = engine.startsWith(Conscrypts.PROVIDER) ? Conscrypts::withNativeKey : UnaryOperator.identity();
-        CertificateResolver resolver = new CertificateResolver(store, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
+        HostIndex index = new HostIndex(store, feedConnected(store), HOST_INDEX_FIRST_BUILD_DELAY_MILLIS);
+        hostIndex = index;
+        statistics.setHostIndex(index);
+        CertificateResolver resolver = new CertificateResolver(store, index, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
             public void onChange(String name, long version)
             {
+                index.add(name); // first, so that no lookup from now on rules the name out
                 resolver.onChange(name, version);
                 scheduleRebuild();
             }
@@ -131,6 +139,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             @Override
             public void onChangesLost()
             {
+                index.rebuild();
                 resolver.onChangesLost();
                 scheduleRebuild();
             }
@@ -150,6 +159,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     {
         super.doStop();
         resolver = null;
+        if (hostIndex != null)
+            hostIndex.stop();
+        hostIndex = null;
         if (deployedNames != null && contains(deployedNames))
             removeBean(deployedNames);
         removeBean(statistics);
@@ -298,11 +310,28 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         }
     }
 
+    /** @return whether the store's change feed is connected: PostgreSQL's LISTEN when there is one; else the store reports every change as it happens */
+    private static java.util.function.BooleanSupplier feedConnected(CertificateStore store)
+    {
+        for (dev.dynsni.core.store.StoreCounters counters : store.getCounters())
+        {
+            if ("postgres".equals(counters.getTier()))
+                return counters::isFeedConnected;
+        }
+        return () -> true;
+    }
+
     private static Thread daemon(Runnable task, String name)
     {
         Thread thread = new Thread(task, name);
         thread.setDaemon(true);
         return thread;
+    }
+
+    /** @return the index of stored names; null while stopped */
+    HostIndex getHostIndex()
+    {
+        return hostIndex;
     }
 
     /** @return the resolver every handshake asks; null while stopped */

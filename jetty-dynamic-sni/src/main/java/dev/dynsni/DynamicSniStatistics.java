@@ -35,6 +35,8 @@ public class DynamicSniStatistics
     final LongAdder changes = new LongAdder();
     final LongAdder contextRebuilds = new LongAdder();
     final LongAdder l1Evictions = new LongAdder();
+    final LongAdder indexRejections = new LongAdder();
+    private volatile HostIndex hostIndex;
     private volatile LongSupplier l1Size = () -> 0;
     private volatile LongSupplier l1EstimatedBytes = () -> 0;
     private volatile LongSupplier negativeSize = () -> 0;
@@ -65,6 +67,11 @@ public class DynamicSniStatistics
     private static long sum(StoreCounters tier, java.util.function.Function<StoreCounters, LongAdder> adder)
     {
         return tier == null ? 0 : adder.apply(tier).sum();
+    }
+
+    void setHostIndex(HostIndex hostIndex)
+    {
+        this.hostIndex = hostIndex;
     }
 
     void setSizeSuppliers(LongSupplier l1Size, LongSupplier l1EstimatedBytes, LongSupplier negativeSize)
@@ -207,6 +214,53 @@ public class DynamicSniStatistics
         return negativeSize.getAsLong();
     }
 
+    @ManagedAttribute("Lookups of names nobody stored answered by the host index, without a store round trip")
+    public long getIndexRejections()
+    {
+        return indexRejections.sum();
+    }
+
+    @ManagedAttribute("Whether the host index of stored names is built and current (until then every name is looked up)")
+    public boolean isIndexReady()
+    {
+        HostIndex index = hostIndex;
+        return index != null && index.isReady();
+    }
+
+    @ManagedAttribute("Stored names in the host index")
+    public long getIndexEntries()
+    {
+        HostIndex index = hostIndex;
+        return index == null ? 0 : index.getEntries();
+    }
+
+    @ManagedAttribute("Heap the host index takes, in bytes (8 per stored name)")
+    public long getIndexBytes()
+    {
+        HostIndex index = hostIndex;
+        return index == null ? 0 : index.getBytes();
+    }
+
+    @ManagedAttribute("Builds of the host index (at start and after each gap in the change feed)")
+    public long getIndexBuilds()
+    {
+        HostIndex index = hostIndex;
+        return index == null ? 0 : index.getBuilds();
+    }
+
+    @ManagedAttribute("Duration of the last build of the host index, ms")
+    public long getIndexBuildMillis()
+    {
+        HostIndex index = hostIndex;
+        return index == null ? 0 : index.getLastBuildMillis();
+    }
+
+    @ManagedAttribute("Entries written to Redis (certificates and 'no certificate' answers read from PostgreSQL)")
+    public long getRedisWrites()
+    {
+        return sum(redis, t -> t.writes);
+    }
+
     @ManagedAttribute("Redis tier (L2) state: up, down or not configured")
     public String getRedisState()
     {
@@ -292,7 +346,8 @@ public class DynamicSniStatistics
     public void reset()
     {
         for (LongAdder adder : new LongAdder[]{l1Hits, l1Misses, negativeHits, loads, loadErrors, loadTimeouts, unresolvedByPrefetch, loadNanos,
-            invalidSni, noSni, servedDynamic, servedDefault, rejected, notHosted, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions})
+            invalidSni, noSni, servedDynamic, servedDefault, rejected, notHosted, invalidCredentials, keyManagerErrors, changes, contextRebuilds, l1Evictions,
+            indexRejections})
         {
             adder.reset();
         }

@@ -46,7 +46,7 @@ class StoreFaultsTest
         postgresProxy = new TcpProxy(TestServices.postgresAddress());
         defaultCert = pki.ec("default.invalid");
         java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("dynsni-default");
-        factory = new DynamicSniSslContextFactory();
+        factory = store.register(new DynamicSniSslContextFactory());
         factory.setJdbcUrl(TestServices.jdbcUrlVia("127.0.0.1", postgresProxy.port()));
         factory.setJdbcSchema(store.schema);
         factory.setJdbcTimeoutMillis(1000);

@@ -17,6 +17,8 @@ final class TestStore implements AutoCloseable
 {
     final String schema = TestServices.newSchema();
     final String keyPrefix = TestServices.newKeyPrefix();
+    /** The nodes of this store: {@link #put} returns once each of them knows the name (see {@link #awaitIndexed}). */
+    private final java.util.List<DynamicSniSslContextFactory> factories = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     TestStore() throws SQLException
     {
@@ -29,6 +31,7 @@ final class TestStore implements AutoCloseable
     DynamicSniSslContextFactory newFactory(boolean withRedis)
     {
         DynamicSniSslContextFactory factory = new DynamicSniSslContextFactory();
+        factories.add(factory);
         factory.setJdbcUrl(TestServices.jdbcUrl());
         factory.setJdbcSchema(schema);
         if (withRedis)
@@ -44,10 +47,57 @@ final class TestStore implements AutoCloseable
         put(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem());
     }
 
+    /**
+     * Writes a row with plain SQL, then waits until every node of this store that has built its host
+     * index has been told about the name (its change notification arrived), as an operator waits for
+     * the propagation bound before expecting a new name to be served.
+     */
     void put(String name, String keyType, String chainPem, String keyPem) throws SQLException
     {
         execute("INSERT INTO " + schema + ".certificate (host, key_type, chain_pem, key_pem) VALUES (?, ?, ?, ?) " +
             "ON CONFLICT (host, key_type) DO UPDATE SET chain_pem = excluded.chain_pem, key_pem = excluded.key_pem", name, keyType, chainPem, keyPem);
+        awaitKnown(name);
+    }
+
+    /** Makes {@link #put} wait for a node this store did not create. */
+    DynamicSniSslContextFactory register(DynamicSniSslContextFactory factory)
+    {
+        factories.add(factory);
+        return factory;
+    }
+
+    /** Waits until every node of this store knows the names (after a write with {@link #execute}). */
+    void awaitKnown(String... names)
+    {
+        try
+        {
+            for (DynamicSniSslContextFactory factory : factories)
+            {
+                awaitIndexed(factory, names);
+            }
+        }
+        catch (InterruptedException x)
+        {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Waits until the node's host index no longer rules the names out: a name written after the
+     * node started is served once its change notification reached the node (within about a second).
+     */
+    static void awaitIndexed(DynamicSniSslContextFactory factory, String... names) throws InterruptedException
+    {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        for (String name : names)
+        {
+            while (factory.getHostIndex() != null && factory.getHostIndex().rulesOut(name))
+            {
+                if (System.nanoTime() > deadline)
+                    throw new AssertionError(name + " not known to the node's host index within 5 s");
+                Thread.sleep(5);
+            }
+        }
     }
 
     void execute(String sql, Object... parameters) throws SQLException

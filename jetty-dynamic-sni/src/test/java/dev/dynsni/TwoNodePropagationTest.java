@@ -40,7 +40,9 @@ class TwoNodePropagationTest
                 // both nodes serve the old certificate (their loads write it back to Redis)
                 for (int attempt = 0; attempt < 100; attempt++)
                 {
-                    if (old.equals(Pem.fingerprint(client.handshake(node1.port(), host).leaf())) && old.equals(Pem.fingerprint(client.handshake(node2.port(), host).leaf())))
+                    TlsClient.Result one = client.handshake(node1.port(), host);
+                    TlsClient.Result two = client.handshake(node2.port(), host);
+                    if (one.ok() && two.ok() && old.equals(Pem.fingerprint(one.leaf())) && old.equals(Pem.fingerprint(two.leaf())))
                         break;
                     Thread.sleep(10);
                 }

@@ -235,6 +235,12 @@ public final class BenchServer
         out.append("l1Size=").append(s.getL1Size()).append('\n');
         out.append("negativeSize=").append(s.getNegativeSize()).append('\n');
         out.append("keyManagerErrors=").append(s.getKeyManagerErrors()).append('\n');
+        out.append("redisQueries=").append(s.getRedisQueries()).append('\n');
+        out.append("redisWrites=").append(s.getRedisWrites()).append('\n');
+        out.append("indexReady=").append(s.isIndexReady() ? 1 : 0).append('\n');
+        out.append("indexEntries=").append(s.getIndexEntries()).append('\n');
+        out.append("indexBytes=").append(s.getIndexBytes()).append('\n');
+        out.append("indexRejections=").append(s.getIndexRejections()).append('\n');
         return out.toString();
     }
 }

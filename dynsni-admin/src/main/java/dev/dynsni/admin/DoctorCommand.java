@@ -5,7 +5,10 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
 
+import dev.dynsni.core.MasterKeys;
 import dev.dynsni.core.SchemaMigrations;
 import dev.dynsni.core.Secrets;
 import dev.dynsni.core.store.JdbcCertificateStore;
@@ -17,7 +20,7 @@ import picocli.CommandLine.Command;
  * warnings (expired certificates, no node listening) do not change the exit code.
  */
 @Command(name = "doctor", description = {
-    "Check the settings, PostgreSQL (version, schema version, row counts, expiry, listening nodes) and Redis",
+    "Check the settings, PostgreSQL (version, schema version, row counts, rows per master key id, expiry, listening nodes) and Redis",
     "(version, cached entries), and say what is wrong in plain words."
 })
 class DoctorCommand extends StoreCommand
@@ -107,6 +110,7 @@ class DoctorCommand extends StoreCommand
                 if (rs.getLong(6) > 0)
                     warn(String.format(Locale.ROOT, "%,d rows were written without expiry metadata (plain SQL?): re-import them with dynsni to see their expiry here", rs.getLong(6)));
             }
+            checkKeyIds(statement, schema, settings);
             long listeners = Long.parseLong(scalar(statement, "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + JdbcCertificateStore.LISTENER_APPLICATION_NAME + "'"));
             if (listeners == 0)
                 warn("no Jetty node is listening for changes on this database (none running, or they use another database)");
@@ -120,6 +124,44 @@ class DoctorCommand extends StoreCommand
         catch (SQLException x)
         {
             fail(DynSni.EXIT_UNREACHABLE, "PostgreSQL failed: " + Database.oneLine(x.getMessage()));
+        }
+    }
+
+    /** Rows per master key id: rows under a key that is not the current one still need the old key on every node. */
+    private void checkKeyIds(Statement statement, String schema, Settings settings) throws SQLException
+    {
+        String current = null;
+        try
+        {
+            MasterKeys keys = masterKeys();
+            current = keys == null ? null : keys.currentKeyId();
+        }
+        catch (CliException x)
+        {
+            // reported by checkMasterKeys
+        }
+        Map<String, Long> byKeyId = new TreeMap<>();
+        try (ResultSet rs = statement.executeQuery("SELECT key_encoding, count(*) FROM " + schema + ".certificate GROUP BY key_encoding"))
+        {
+            while (rs.next())
+            {
+                byKeyId.merge(RotateMasterKeyCommand.keyIdLabel(rs.getString(1)), rs.getLong(2), Long::sum);
+            }
+        }
+        for (Map.Entry<String, Long> entry : byKeyId.entrySet())
+        {
+            String id = entry.getKey();
+            long rows = entry.getValue();
+            if (id.equals(current))
+                ok(String.format(Locale.ROOT, "%,d rows under master key %s (the current one)", rows, id));
+            else if (id.equals("plain") && current == null)
+                ok(String.format(Locale.ROOT, "%,d rows with an unencrypted private key", rows));
+            else if (id.equals("plain"))
+                warn(String.format(Locale.ROOT, "%,d rows with an unencrypted private key: dynsni rotate-master-key encrypts them under the current key", rows));
+            else if (current == null)
+                warn(String.format(Locale.ROOT, "%,d rows under master key %s, but no master key is configured here: nodes without it cannot serve them", rows, id));
+            else
+                warn(String.format(Locale.ROOT, "%,d rows under master key %s, not the current key %s: keep it in previousMasterKeyFiles and run dynsni rotate-master-key", rows, id, current));
         }
     }
 

@@ -72,13 +72,18 @@ class ImportDirCommand extends StoreCommand
             throw CliException.usage("--threads must be at least 1");
         long start = System.nanoTime();
         List<String> errors = new ArrayList<>();
-        int[] ignored = new int[1];
+        List<String> ignored = new ArrayList<>();
         List<PairFiles> pairs = pairFiles(dir, errors, ignored);
         if (pairs.isEmpty() && errors.isEmpty())
-            throw CliException.rejected(dir + ": no certificate files found (NAME.crt + NAME.key, or NAME.pem)");
+            throw CliException.rejected(dir + ": no certificate files found (NAME.crt + NAME.key, or NAME.pem)" +
+                (ignored.isEmpty() ? "" : "; ignored: " + String.join(", ", ignored)));
         for (String error : errors)
         {
             err().println("error: " + error);
+        }
+        for (String file : ignored)
+        {
+            err().println("ignored: " + file);
         }
 
         Settings settings = settings();
@@ -87,6 +92,7 @@ class ImportDirCommand extends StoreCommand
         int certificates = 0;
         int rows = 0;
         int changed = 0;
+        int repaired = 0;
         Map<String, String> seen = new HashMap<>();
         int total = pairs.size() + errors.size();
         Progress progress = noProgress ? null : new Progress(err(), "importing", total, Progress.isTerminal());
@@ -132,6 +138,7 @@ class ImportDirCommand extends StoreCommand
                     certificates += batch.parsed().size();
                     rows += written.rows();
                     changed += written.names().size();
+                    repaired += written.repaired();
                 }
                 done += batch.parsed().size() + batch.errors().size();
                 if (progress != null)
@@ -148,10 +155,11 @@ class ImportDirCommand extends StoreCommand
             executor.shutdownNow();
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        out().println(String.format(Locale.ROOT, "imported %,d of %,d certificates from %s in %.1f s (%,.0f/s): %,d host entries, %,d new or changed%s%s",
+        out().println(String.format(Locale.ROOT, "imported %,d of %,d certificates from %s in %.1f s (%,.0f/s): %,d host entries, %,d new or changed%s%s%s",
             certificates, total, dir, seconds, certificates / Math.max(seconds, 1e-3), rows, changed,
+            repaired > 0 ? String.format(Locale.ROOT, " (%,d of them repaired: same certificate, but the stored key was not the imported one)", repaired) : "",
             rejected > 0 ? String.format(Locale.ROOT, "; %,d rejected (see errors above)", rejected) : "",
-            ignored[0] > 0 ? String.format(Locale.ROOT, "; %,d other files ignored", ignored[0]) : ""));
+            ignored.isEmpty() ? "" : String.format(Locale.ROOT, "; %,d files ignored (see above)", ignored.size())));
         return rejected > 0 ? DynSni.EXIT_REJECTED : DynSni.EXIT_OK;
     }
 
@@ -199,16 +207,18 @@ class ImportDirCommand extends StoreCommand
     /**
      * Pairs the files of a directory: {@code NAME.crt} (or {@code NAME.pem}) with {@code NAME.key},
      * or a {@code NAME.pem} alone holding chain and key. Files that cannot be paired are errors;
-     * files with other extensions are counted in {@code ignored}.
+     * files not imported (other extensions, directories, a {@code NAME.pem} beside a
+     * {@code NAME.crt} and {@code NAME.key} pair) are listed in {@code ignored}, each with why.
      */
-    static List<PairFiles> pairFiles(Path dir, List<String> errors, int[] ignored)
+    static List<PairFiles> pairFiles(Path dir, List<String> errors, List<String> ignored)
     {
         if (!Files.isDirectory(dir))
             throw CliException.rejected(dir + ": " + (Files.exists(dir) ? "not a directory" : "no such directory"));
         Map<String, Path[]> byName = new TreeMap<>();
+        List<String> skipped = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir))
         {
-            files.forEach(file ->
+            files.sorted().forEach(file ->
             {
                 String fileName = file.getFileName().toString();
                 int dot = fileName.lastIndexOf('.');
@@ -220,18 +230,19 @@ class ImportDirCommand extends StoreCommand
                     case "key" -> 2;
                     default -> -1;
                 };
-                if (slot < 0 || !Files.isRegularFile(file))
-                {
-                    ignored[0]++;
-                    return;
-                }
-                byName.computeIfAbsent(fileName.substring(0, dot), k -> new Path[3])[slot] = file;
+                if (!Files.isRegularFile(file))
+                    skipped.add(fileName + " (not a regular file)");
+                else if (slot < 0)
+                    skipped.add(fileName + " (not .crt, .key or .pem)");
+                else
+                    byName.computeIfAbsent(fileName.substring(0, dot), k -> new Path[3])[slot] = file;
             });
         }
         catch (IOException x)
         {
             throw CliException.rejected(dir + ": cannot list: " + x.getMessage());
         }
+        ignored.addAll(skipped);
         List<PairFiles> pairs = new ArrayList<>(byName.size());
         for (Map.Entry<String, Path[]> entry : byName.entrySet())
         {
@@ -240,6 +251,8 @@ class ImportDirCommand extends StoreCommand
             Path key = entry.getValue()[2];
             Path cert = crt != null ? crt : pem;
             Path keyFile = key != null ? key : pem;
+            if (crt != null && key != null && pem != null)
+                ignored.add(pem.getFileName() + " (" + crt.getFileName() + " + " + key.getFileName() + " are imported instead)");
             if (cert == null)
                 errors.add(key.getFileName() + ": no matching " + entry.getKey() + ".crt or " + entry.getKey() + ".pem");
             else if (keyFile == null)

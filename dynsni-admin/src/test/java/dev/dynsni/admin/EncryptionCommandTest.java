@@ -127,4 +127,105 @@ class EncryptionCommandTest extends AdminTestBase
         assertTrue(result.err().contains("chmod 600"), result::toString);
         assertEquals(0, count("host = 'd.enc.test'"));
     }
+
+    /** Rows under the old key with placeholder keys: rotation decrypts and re-encrypts, it does not parse them. */
+    private static void insertRows(MasterKeys old, String prefix, int rows) throws Exception
+    {
+        try (var connection = dev.dynsni.testing.TestServices.connect();
+             var insert = connection.prepareStatement("INSERT INTO " + schema + ".certificate (host, key_type, chain_pem, key_pem, key_encoding) VALUES (?, 'EC', 'chain', ?, ?)"))
+        {
+            for (int i = 0; i < rows; i++)
+            {
+                String host = String.format("%s%03d.rot.test", prefix, i);
+                insert.setString(1, host);
+                insert.setString(2, old.encrypt(host, "EC", "key of " + host));
+                insert.setString(3, old.currentEncoding());
+                insert.addBatch();
+            }
+            insert.executeBatch();
+        }
+    }
+
+    /** Writes a row under the old key on the given connection (its transaction stays open unless auto-commit). */
+    private static void writeWithOldKey(java.sql.Connection connection, MasterKeys old, String host) throws Exception
+    {
+        try (var update = connection.prepareStatement("UPDATE " + schema + ".certificate SET key_pem = ?, key_encoding = ? WHERE host = ?"))
+        {
+            update.setString(1, old.encrypt(host, "EC", "key of " + host));
+            update.setString(2, old.currentEncoding());
+            update.setString(3, host);
+            assertEquals(1, update.executeUpdate());
+        }
+    }
+
+    @Test
+    void rotate_revisitsRowsWrittenDuringTheRun_andEndsWithEveryRowUnderTheNewKey() throws Exception
+    {
+        byte[] oldKey = random();
+        byte[] newKey = random();
+        Path oldFile = keyFile("old-r.key", oldKey, "rw-------");
+        Path newFile = keyFile("new-r.key", newKey, "rw-------");
+        MasterKeys old = MasterKeys.of(oldKey);
+        MasterKeys fresh = MasterKeys.of(newKey);
+        insertRows(old, "r", 400);
+        Result rotated;
+        try (var writer = dev.dynsni.testing.TestServices.connect())
+        {
+            writer.setAutoCommit(false);
+            writeWithOldKey(writer, old, "r000.rot.test"); // locked by a writer when the rotation comes by
+            java.util.concurrent.CompletableFuture<Result> rotation = java.util.concurrent.CompletableFuture.supplyAsync(() ->
+                run("rotate-master-key", "--master-key", oldFile.toString(), "--new-key", newFile.toString(), "--batch-size", "10"));
+            long deadline = System.nanoTime() + 60_000_000_000L;
+            while (count("key_encoding = '" + fresh.currentEncoding() + "'") < 200)
+            {
+                assertTrue(System.nanoTime() < deadline && !rotation.isDone(), "rotation did not get half way");
+                Thread.sleep(5);
+            }
+            try (var other = dev.dynsni.testing.TestServices.connect())
+            {
+                writeWithOldKey(other, old, "r001.rot.test"); // behind the cursor, committed at once
+            }
+            writer.commit();
+            rotated = rotation.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        }
+        assertEquals(0, rotated.exit(), rotated::toString);
+        assertTrue(rotated.err().contains("revisiting"), rotated::toString);
+        assertEquals(0, count("key_encoding <> '" + fresh.currentEncoding() + "'"));
+        for (String host : List.of("r000.rot.test", "r001.rot.test", "r399.rot.test"))
+        {
+            String keyPem = column("SELECT key_pem FROM ${schema}.certificate WHERE host = '" + host + "'").get(0);
+            assertEquals("key of " + host, fresh.decrypt(new CertificateRecord(host, "EC", "", keyPem, fresh.currentEncoding(), 0)));
+        }
+    }
+
+    @Test
+    void rotate_whileAWriterKeepsARowUnderTheOldKey_exitsNonZero_andDoctorCountsRowsPerKeyId() throws Exception
+    {
+        byte[] oldKey = random();
+        byte[] newKey = random();
+        Path oldFile = keyFile("old-w.key", oldKey, "rw-------");
+        Path newFile = keyFile("new-w.key", newKey, "rw-------");
+        MasterKeys old = MasterKeys.of(oldKey);
+        MasterKeys fresh = MasterKeys.of(newKey);
+        insertRows(old, "w", 20);
+        try (var writer = dev.dynsni.testing.TestServices.connect())
+        {
+            writer.setAutoCommit(false);
+            writeWithOldKey(writer, old, "w007.rot.test");
+            Result rotated = run("rotate-master-key", "--master-key", oldFile.toString(), "--new-key", newFile.toString());
+            assertEquals(DynSni.EXIT_REJECTED, rotated.exit(), rotated::toString);
+            assertTrue(rotated.err().contains("error: 1 rows are still not under master key " + fresh.currentKeyId() + " (1 under key " + old.currentKeyId() + ")"), rotated::toString);
+            writer.commit();
+        }
+        Map<String, String> env = env();
+        env.put("DYNSNI_MASTER_KEY_FILE", newFile.toString());
+        Result doctor = runWith(env, "doctor");
+        assertTrue(doctor.out().contains("ok    19 rows under master key " + fresh.currentKeyId() + " (the current one)"), doctor::toString);
+        assertTrue(doctor.out().contains("warn  1 rows under master key " + old.currentKeyId() + ", not the current key " + fresh.currentKeyId()), doctor::toString);
+
+        Result again = run("rotate-master-key", "--master-key", oldFile.toString(), "--new-key", newFile.toString());
+        assertEquals(0, again.exit(), again::toString);
+        assertTrue(again.out().contains("re-encrypted 1 private keys"), again::toString);
+        assertEquals(0, count("key_encoding <> '" + fresh.currentEncoding() + "'"));
+    }
 }

@@ -75,9 +75,54 @@ class ImportDirCommandTest extends AdminTestBase
         Result result = run("import-dir", certs.toString(), "--no-progress");
 
         assertEquals(DynSni.EXIT_REJECTED, result.exit(), result::toString);
-        assertEquals(List.of("error: t2.orphan.test.key: no matching t2.orphan.test.crt or t2.orphan.test.pem"), result.errLines(), result::toString);
-        assertTrue(result.out().contains("1 other files ignored"), result::toString);
+        assertEquals(List.of("error: t2.orphan.test.key: no matching t2.orphan.test.crt or t2.orphan.test.pem", "ignored: README.txt (not .crt, .key or .pem)"),
+            result.errLines(), result::toString);
+        assertTrue(result.out().contains("1 files ignored (see above)"), result::toString);
         assertEquals(List.of("*.wild.orphan.test", "t1.orphan.test", "t3.orphan.test"), column("SELECT host FROM ${schema}.certificate WHERE host LIKE '%orphan.test' ORDER BY host"));
+    }
+
+    @Test
+    void importDir_pemBesideACrtAndKeyPair_isReportedAsIgnored_andASubdirectoryToo() throws Exception
+    {
+        Result generated = run("gen-demo", "--tenants", "2", "--out", dir.toString(), "--domain", "shadow.test", "--no-progress");
+        assertEquals(0, generated.exit(), generated::toString);
+        Path certs = dir.resolve("certs");
+        Files.writeString(certs.resolve("t1.shadow.test.pem"), Files.readString(certs.resolve("t2.shadow.test.key")) + Files.readString(certs.resolve("t2.shadow.test.crt")));
+        Files.createDirectory(certs.resolve("old.crt"));
+
+        Result result = run("import-dir", certs.toString(), "--no-progress");
+
+        assertEquals(0, result.exit(), result::toString);
+        assertEquals(List.of("ignored: old.crt (not a regular file)", "ignored: t1.shadow.test.pem (t1.shadow.test.crt + t1.shadow.test.key are imported instead)"),
+            result.errLines(), result::toString);
+        assertTrue(result.out().contains("2 files ignored (see above)"), result::toString);
+        assertEquals(List.of("*.wild.shadow.test", "t1.shadow.test", "t2.shadow.test"), column("SELECT host FROM ${schema}.certificate WHERE host LIKE '%shadow.test' ORDER BY host"));
+    }
+
+    @Test
+    void importDir_again_repairsARowWhoseStoredKeyIsCorrupt_andLeavesSoundRowsAlone() throws Exception
+    {
+        Result generated = run("gen-demo", "--tenants", "3", "--out", dir.toString(), "--domain", "repair.test", "--no-progress");
+        assertEquals(0, generated.exit(), generated::toString);
+        Path certs = dir.resolve("certs");
+        Result first = run("import-dir", certs.toString(), "--no-progress");
+        assertEquals(0, first.exit(), first::toString);
+        String sound = column("SELECT version FROM ${schema}.certificate WHERE host = 't2.repair.test'").get(0);
+        try (var connection = dev.dynsni.testing.TestServices.connect(); var statement = connection.createStatement())
+        {
+            statement.execute("UPDATE " + schema + ".certificate SET key_pem = substr(key_pem, 1, 60) || 'AAAA' || substr(key_pem, 65) WHERE host = 't1.repair.test'");
+        }
+        String corrupt = column("SELECT key_pem FROM ${schema}.certificate WHERE host = 't1.repair.test'").get(0);
+
+        Result again = run("import-dir", certs.toString(), "--no-progress");
+
+        assertEquals(0, again.exit(), again::toString);
+        assertTrue(again.out().contains("1 new or changed (1 of them repaired"), again::toString);
+        String repaired = column("SELECT key_pem FROM ${schema}.certificate WHERE host = 't1.repair.test'").get(0);
+        assertTrue(!repaired.equals(corrupt), "the corrupt key was rewritten");
+        assertTrue(java.util.Arrays.equals(dev.dynsni.core.Pem.readPrivateKey(Files.readString(certs.resolve("t1.repair.test.key"))).getEncoded(),
+            dev.dynsni.core.Pem.readPrivateKey(repaired).getEncoded()), "the stored key is the imported one again");
+        assertEquals(sound, column("SELECT version FROM ${schema}.certificate WHERE host = 't2.repair.test'").get(0), "sound rows are left alone");
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.dynsni.core;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
  * Where certificates come from: the SPI behind the in-process cache.
@@ -38,6 +39,26 @@ public interface CertificateStore extends StoreLifeCycle
      * @return a future of name to records, as described in the class contract
      */
     CompletableFuture<Map<String, List<CertificateRecord>>> load(List<String> names);
+
+    /**
+     * Lists every stored name, for the host index that answers names nobody stored without a
+     * lookup. Blocking: called on a background thread, never during a handshake; may take seconds
+     * for millions of names. The listing sees every change committed before the call.
+     *
+     * <p>A store that lists its names must report every later change of them to its
+     * {@link ChangeListener}, and call {@link ChangeListener#onChangesLost()} once its change feed is
+     * connected and after every gap in it: the index is built (again) then, and until it is built
+     * every name is looked up.</p>
+     *
+     * @param action called with each stored name (an exact host or {@code *.parent}), in any order,
+     *               possibly more than once
+     * @return false when this store cannot list its names: every name is then looked up
+     * @throws Exception when the listing failed (the caller tries again later)
+     */
+    default boolean forEachName(Consumer<String> action) throws Exception
+    {
+        return false;
+    }
 
     /**
      * Registers the listener told about changes. The owner registers one listener before

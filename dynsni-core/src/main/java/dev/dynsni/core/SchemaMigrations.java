@@ -28,7 +28,7 @@ public final class SchemaMigrations
     private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
     /** The migrations, in order; the index + 1 is the version. */
-    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql");
+    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql");
 
     private SchemaMigrations()
     {

@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import dev.dynsni.core.CertificateMap;
 import dev.dynsni.core.CertificateRecord;
@@ -154,6 +155,13 @@ public class CachingCertificateStore implements CertificateStore
         {
             LOG.debug("Fence retry failed", x);
         }
+    }
+
+    /** The source of truth lists the names; the cache tier holds only some of them. */
+    @Override
+    public boolean forEachName(Consumer<String> action) throws Exception
+    {
+        return source.forEachName(action);
     }
 
     @Override

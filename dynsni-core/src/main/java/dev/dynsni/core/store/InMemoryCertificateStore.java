@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
@@ -16,7 +17,8 @@ import dev.dynsni.core.CertificateStore;
  * that need no database. {@link #put} and {@link #remove} stamp a new version and tell the change
  * listener at once, as PostgreSQL's trigger and feed would; every lookup completes before it
  * returns. Thread-safe; the records of one name are replaced as a whole, so a lookup never sees
- * half a change.
+ * half a change. It lists its names ({@link #forEachName}); {@link #start()} tells the listener
+ * that changes before it were not reported, as a feed connecting does.
  */
 public class InMemoryCertificateStore implements CertificateStore
 {
@@ -29,6 +31,21 @@ public class InMemoryCertificateStore implements CertificateStore
     public void setChangeListener(ChangeListener listener)
     {
         this.listener = listener;
+    }
+
+    @Override
+    public void start()
+    {
+        ChangeListener l = listener;
+        if (l != null)
+            l.onChangesLost();
+    }
+
+    @Override
+    public boolean forEachName(Consumer<String> action)
+    {
+        records.keySet().forEach(action);
+        return true;
     }
 
     @Override

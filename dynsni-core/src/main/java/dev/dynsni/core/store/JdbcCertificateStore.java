@@ -17,6 +17,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
@@ -58,6 +59,8 @@ public class JdbcCertificateStore implements CertificateStore
      * 10 s, which would delay finding a just-promoted primary by as much); a URL parameter overrides.
      */
     static final int HOST_RECHECK_SECONDS = 1;
+    /** The {@code application_name} of the connection that lists the stored names for the host index. */
+    public static final String INDEX_APPLICATION_NAME = "jetty-dynamic-sni-index";
     private static final Logger LOG = LoggerFactory.getLogger(JdbcCertificateStore.class);
 
     private final StoreCounters counters = new StoreCounters("postgres");
@@ -264,6 +267,42 @@ public class JdbcCertificateStore implements CertificateStore
     }
 
     /**
+     * Streams every stored name from one plain {@code SELECT} (a cursor of 10,000 rows at a time, no
+     * statement timeout) on a connection of its own, outside the pool that serves lookups, on the
+     * caller's thread. Every name is reported once per key type it has. The change feed calls
+     * {@link ChangeListener#onChangesLost()} after every (re)subscription, before which nothing is
+     * listed that the feed could miss.
+     */
+    @Override
+    public boolean forEachName(Consumer<String> action) throws SQLException
+    {
+        if (!running)
+            throw new IllegalStateException(this + " is not started");
+        migrate();
+        try (Connection connection = openConnection(INDEX_APPLICATION_NAME))
+        {
+            connection.setAutoCommit(false);
+            try (Statement statement = connection.createStatement())
+            {
+                statement.execute("SET LOCAL statement_timeout = 0");
+                statement.setFetchSize(10_000);
+                try (ResultSet rs = statement.executeQuery("SELECT host FROM " + schema + ".certificate"))
+                {
+                    while (rs.next())
+                    {
+                        action.accept(rs.getString(1));
+                    }
+                }
+            }
+            finally
+            {
+                connection.rollback();
+            }
+        }
+        return true;
+    }
+
+    /**
      * Blocking query, on the caller's thread.
      */
     public Map<String, List<CertificateRecord>> query(List<String> names) throws SQLException
@@ -351,13 +390,14 @@ public class JdbcCertificateStore implements CertificateStore
                     catchUp(connection, from);
                 watermark = next;
                 listening = true;
-                counters.setFeedConnected(true);
                 backoff = 100;
                 markUp();
-                // What L1 holds is reloaded too (through a Redis now fenced for every name caught up).
+                // What L1 holds is reloaded too (through a Redis now fenced for every name caught up),
+                // before the feed counts as connected, so that nothing trusts it in between.
                 ChangeListener l = listener;
                 if (l != null)
                     l.onChangesLost();
+                counters.setFeedConnected(true);
                 long lastCheck = System.nanoTime();
                 while (running)
                 {
@@ -377,6 +417,7 @@ public class JdbcCertificateStore implements CertificateStore
             catch (SQLException | RuntimeException x)
             {
                 listening = false;
+                counters.setFeedConnected(false);
                 if (!running)
                     break;
                 markDown(x);
@@ -401,6 +442,11 @@ public class JdbcCertificateStore implements CertificateStore
 
     private Connection openListenerConnection() throws SQLException
     {
+        return openConnection(LISTENER_APPLICATION_NAME);
+    }
+
+    private Connection openConnection(String applicationName) throws SQLException
+    {
         Properties properties = new Properties();
         if (user != null && !user.isEmpty())
             properties.setProperty("user", user);
@@ -410,7 +456,7 @@ public class JdbcCertificateStore implements CertificateStore
         properties.setProperty("connectTimeout", String.valueOf(Math.max(1, (int)Math.ceil(timeoutMillis / 1000.0))));
         properties.setProperty("tcpKeepAlive", "true");
         properties.setProperty("hostRecheckSeconds", String.valueOf(HOST_RECHECK_SECONDS));
-        properties.setProperty("ApplicationName", LISTENER_APPLICATION_NAME);
+        properties.setProperty("ApplicationName", applicationName);
         return DriverManager.getConnection(url, properties);
     }
 

@@ -489,7 +489,12 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                     markDown(failure);
                     return false;
                 }
-                return written != null && written == 1L;
+                if (written != null && written == 1L)
+                {
+                    counters.writes.increment();
+                    return true;
+                }
+                return false;
             });
     }
 

@@ -14,6 +14,8 @@ public final class StoreCounters
     public final LongAdder errors = new LongAdder();
     public final LongAdder nanos = new LongAdder();
     public final LongAdder queries = new LongAdder();
+    /** Entries the tier wrote (a cache tier's write-backs); 0 for a tier that only reads. */
+    public final LongAdder writes = new LongAdder();
     private final String tier;
     private volatile boolean available = true;
     private volatile boolean feedConnected;
@@ -72,6 +74,7 @@ public final class StoreCounters
         errors.reset();
         nanos.reset();
         queries.reset();
+        writes.reset();
     }
 
     @Override
