@@ -98,6 +98,11 @@ jetty.server.default.showContexts?=false
 ## How long Redis remembers that a host has no certificate, in seconds.
 # jetty.dynamicSni.redis.negativeTtlSeconds=30
 
+## Most "no certificate" entries this node writes to Redis per redis.negativeTtlSeconds (so at most
+## twice as many of its own live at once); beyond it an unknown name is remembered in process only.
+## 0: none written.
+# jetty.dynamicSni.redis.maxNegativeEntries=10000
+
 ## Redis command timeout, in milliseconds.
 # jetty.dynamicSni.redis.timeoutMillis=500
 

@@ -610,6 +610,17 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         set(Setting.REDIS_NEGATIVE_TTL_SECONDS, redisNegativeTtlSeconds);
     }
 
+    @ManagedAttribute("Most 'no certificate' entries this node writes to Redis per negative TTL")
+    public long getRedisMaxNegativeEntries()
+    {
+        return settings.longValue(Setting.REDIS_MAX_NEGATIVE_ENTRIES);
+    }
+
+    public void setRedisMaxNegativeEntries(long redisMaxNegativeEntries)
+    {
+        set(Setting.REDIS_MAX_NEGATIVE_ENTRIES, redisMaxNegativeEntries);
+    }
+
     @ManagedAttribute("Redis command timeout, ms")
     public long getRedisTimeoutMillis()
     {

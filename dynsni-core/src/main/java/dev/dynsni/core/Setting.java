@@ -50,6 +50,8 @@ public enum Setting
         "How long a certificate stays in Redis, in seconds."),
     REDIS_NEGATIVE_TTL_SECONDS("redis.negativeTtlSeconds", Owner.FACTORY, "redisNegativeTtlSeconds", Kind.LONG, "30", null,
         "How long Redis remembers that a host has no certificate, in seconds."),
+    REDIS_MAX_NEGATIVE_ENTRIES("redis.maxNegativeEntries", Owner.FACTORY, "redisMaxNegativeEntries", Kind.LONG, "10000", 0, null,
+        "Most \"no certificate\" entries this node writes to Redis per redis.negativeTtlSeconds (so at most twice as many of its own live at once); beyond it an unknown name is remembered in process only. 0: none written."),
     REDIS_TIMEOUT_MILLIS("redis.timeoutMillis", Owner.FACTORY, "redisTimeoutMillis", Kind.LONG, "500", null,
         "Redis command timeout, in milliseconds."),
     REDIS_POOL_SIZE("redis.poolSize", Owner.FACTORY, "redisPoolSize", Kind.INT, "32", null,

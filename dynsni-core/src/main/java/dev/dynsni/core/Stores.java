@@ -70,6 +70,7 @@ public final class Stores
         redis.setKeyPrefix(settings.isSet(Setting.REDIS_KEY_PREFIX) ? settings.string(Setting.REDIS_KEY_PREFIX) : Setting.REDIS_KEY_PREFIX.defaultValue());
         redis.setTtlMillis(TimeUnit.SECONDS.toMillis(settings.longValue(Setting.REDIS_TTL_SECONDS)));
         redis.setNegativeTtlMillis(TimeUnit.SECONDS.toMillis(settings.longValue(Setting.REDIS_NEGATIVE_TTL_SECONDS)));
+        redis.setMaxNegativeEntries(settings.longValue(Setting.REDIS_MAX_NEGATIVE_ENTRIES));
         redis.setTimeoutMillis(settings.longValue(Setting.REDIS_TIMEOUT_MILLIS));
         redis.setPoolSize(settings.intValue(Setting.REDIS_POOL_SIZE));
         return redis;

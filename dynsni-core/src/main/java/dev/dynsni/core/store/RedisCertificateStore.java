@@ -63,6 +63,10 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     private String keyPrefix = "dynsni:";
     private long ttlMillis = 300_000;
     private long negativeTtlMillis = 30_000;
+    private long maxNegativeEntries = 10_000;
+    /** The "no certificate" entries written in the current window of {@code negativeTtlMillis}, and when it began. */
+    private final java.util.concurrent.atomic.AtomicLong negativeWrites = new java.util.concurrent.atomic.AtomicLong();
+    private volatile long negativeWindowStart = System.nanoTime();
     private long timeoutMillis = 500;
     private String caFile;
     private int poolSize = 32;
@@ -133,6 +137,35 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
     public void setNegativeTtlMillis(long negativeTtlMillis)
     {
         this.negativeTtlMillis = negativeTtlMillis;
+    }
+
+    /**
+     * @param maxNegativeEntries the most "no certificate" entries this node writes per
+     *     {@code negativeTtlMillis}: each lives that long, so at most twice as many of this node's are
+     *     in Redis at once, whatever rate of unknown names arrives; 0: none
+     */
+    public void setMaxNegativeEntries(long maxNegativeEntries)
+    {
+        this.maxNegativeEntries = maxNegativeEntries;
+    }
+
+    /** @return whether one more "no certificate" entry may be written in the current window */
+    private boolean mayWriteNegative()
+    {
+        long now = System.nanoTime();
+        long start = negativeWindowStart;
+        if (now - start >= negativeTtlMillis * 1_000_000L)
+        {
+            synchronized (negativeWrites)
+            {
+                if (negativeWindowStart == start)
+                {
+                    negativeWrites.set(0);
+                    negativeWindowStart = now;
+                }
+            }
+        }
+        return negativeWrites.incrementAndGet() <= maxNegativeEntries;
     }
 
     public void setTimeoutMillis(long timeoutMillis)
@@ -478,6 +511,8 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         RedissonClient client = this.client;
         if (client == null)
             return client().handle((c, x) -> x).thenCompose(x -> x == null ? put(name, records, version) : CompletableFuture.completedFuture(false));
+        if (records.isEmpty() && !mayWriteNegative())
+            return CompletableFuture.completedFuture(false);
         long ttl = records.isEmpty() ? negativeTtlMillis : ttlMillis;
         return client.getScript(StringCodec.INSTANCE).<Long>evalAsync(RScript.Mode.READ_WRITE, PUT_SCRIPT, RScript.ReturnType.INTEGER,
                 List.of(dataKey(name), fenceKey(name)), encode(records), String.valueOf(version), String.valueOf(ttl))
