@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.dynsni.core.CertificateStore;
 import dev.dynsni.core.ChangeFeed;
+import dev.dynsni.testing.Await;
 import dev.dynsni.testing.TcpProxy;
 import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.AfterEach;
@@ -138,27 +139,8 @@ class ChangeCatchUpTest
         assertTrue(store.query(java.util.List.of("c.example")).getOrDefault("c.example", java.util.List.of()).isEmpty(), "the table is empty");
     }
 
-    private interface Check
+    private static void await(String what, int seconds, Await.Check check) throws InterruptedException
     {
-        boolean holds() throws Exception;
-    }
-
-    private static void await(String what, int seconds, Check check) throws Exception
-    {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (true)
-        {
-            try
-            {
-                if (check.holds())
-                    return;
-            }
-            catch (Exception x)
-            {
-                // not yet
-            }
-            assertTrue(System.nanoTime() < deadline, what + ": not within " + seconds + " s");
-            Thread.sleep(50);
-        }
+        Await.until(what, seconds, check);
     }
 }

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
+import dev.dynsni.testing.Await;
 import dev.dynsni.testing.PostgresStandbyPair;
 import org.junit.jupiter.api.Test;
 
@@ -93,28 +94,9 @@ class PostgresFailoverTest
         }
     }
 
-    private interface Check
+    private static void await(String what, int seconds, Await.Check check) throws InterruptedException
     {
-        boolean holds() throws Exception;
-    }
-
-    private static void await(String what, int seconds, Check check) throws Exception
-    {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-        while (true)
-        {
-            try
-            {
-                if (check.holds())
-                    return;
-            }
-            catch (Exception x)
-            {
-                // not yet
-            }
-            assertTrue(System.nanoTime() < deadline, what + ": not within " + seconds + " s");
-            Thread.sleep(50);
-        }
+        Await.until(what, seconds, check);
     }
 
     private static void insert(String url, String host) throws Exception
