@@ -7,6 +7,7 @@ import java.util.concurrent.TimeUnit;
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.store.RedisCertificateStore;
 import dev.dynsni.testing.RedisCluster;
+import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -24,10 +25,7 @@ class RedisClusterAdminTest extends AdminTestBase
     @Test
     void evict_onACluster_usesTheNodesLayout() throws Exception
     {
-        boolean available = RedisCluster.available();
-        if ("true".equals(System.getenv("CI")))
-            assertTrue(available, "redis-server and redis-cli must be installed in CI");
-        assumeTrue(available, "redis-server and redis-cli not installed");
+        assumeTrue(TestServices.installed(RedisCluster.available(), "redis-server and redis-cli"), "redis-server and redis-cli not installed");
         try (RedisCluster cluster = RedisCluster.start(3, 1))
         {
             RedisCertificateStore node = new RedisCertificateStore();

@@ -15,6 +15,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 import dev.dynsni.core.store.JdbcCertificateStore;
+import dev.dynsni.testing.Await;
 import dev.dynsni.testing.PostgresStandbyPair;
 import dev.dynsni.testing.RedisCluster;
 import dev.dynsni.testing.RedisProcess;
@@ -62,10 +63,8 @@ class FleetIT
     @BeforeAll
     void start() throws Exception
     {
-        boolean available = PostgresStandbyPair.available() && RedisCluster.available();
-        if (JettyDistribution.ci())
-            assertTrue(available, "the PostgreSQL server package and redis-server/redis-cli must be installed in CI (.ci/run installs them)");
-        assumeTrue(available, "PostgreSQL server binaries or redis-cli not installed");
+        assumeTrue(TestServices.installed(PostgresStandbyPair.available() && RedisCluster.available(), "the PostgreSQL server package and redis-server/redis-cli"),
+            "PostgreSQL server binaries or redis-cli not installed");
         pg = PostgresStandbyPair.start();
         // the test's own writes find the promoted standby at once (the driver's default remembers a standby 10 s)
         tenants = new Tenants(pg.failoverJdbcUrl() + "&hostRecheckSeconds=1", SCHEMA);
@@ -117,15 +116,7 @@ class FleetIT
 
     private static long await(String what, long seconds, BooleanSupplier condition) throws InterruptedException
     {
-        long start = System.nanoTime();
-        long deadline = start + TimeUnit.SECONDS.toNanos(seconds);
-        while (!condition.getAsBoolean())
-        {
-            if (System.nanoTime() > deadline)
-                throw new AssertionError(what + " not within " + seconds + " s");
-            Thread.sleep(50);
-        }
-        return TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
+        return Await.until(what, seconds, condition::getAsBoolean);
     }
 
     /** Full handshakes to every node for the held hosts, round robin, until closed; counts failures. */

@@ -42,6 +42,20 @@ public final class TestServices
     {
     }
 
+    /**
+     * For a test whose topology is started from the Debian binaries: under {@code CI=true} missing
+     * binaries fail the run ({@code .ci/run} installs them); elsewhere the test is skipped (pass the
+     * answer to {@code assumeTrue}).
+     *
+     * @return whether the binaries are installed
+     */
+    public static boolean installed(boolean available, String what)
+    {
+        if (!available && "true".equalsIgnoreCase(System.getenv("CI")))
+            throw new AssertionError(what + " must be installed in CI (.ci/run installs it)");
+        return available;
+    }
+
     /** @return a JDBC URL (user and password included as parameters) of a PostgreSQL server for tests */
     public static synchronized String jdbcUrl()
     {

@@ -24,9 +24,7 @@ class TopologiesTest
 {
     private static void requires(boolean available, String what)
     {
-        if ("true".equals(System.getenv("CI")))
-            assertTrue(available, what + " must be installed in CI (.ci/run installs it)");
-        assumeTrue(available, what + " not installed");
+        assumeTrue(TestServices.installed(available, what), what + " not installed");
     }
 
     @Test

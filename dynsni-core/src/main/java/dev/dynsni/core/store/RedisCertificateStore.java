@@ -299,13 +299,7 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                 org.redisson.config.ClusterServersConfig cluster = config.useClusterServers();
                 uris.forEach(u -> cluster.addNodeAddress(u.address()));
                 cluster.setScanInterval(1000);
-                cluster.setReadMode(org.redisson.config.ReadMode.MASTER);
-                cluster.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
-                cluster.setMasterConnectionMinimumIdleSize(Math.min(2, poolSize));
-                cluster.setMasterConnectionPoolSize(poolSize);
-                cluster.setSlaveConnectionMinimumIdleSize(0);
-                cluster.setSubscriptionConnectionMinimumIdleSize(0);
-                server = cluster;
+                server = mastersOnly(cluster);
             }
             case MODE_SENTINEL ->
             {
@@ -314,15 +308,9 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
                 uris.forEach(u -> sentinel.addSentinelAddress(u.address()));
                 sentinel.setScanInterval(1000);
                 sentinel.setCheckSentinelsList(false);
-                sentinel.setReadMode(org.redisson.config.ReadMode.MASTER);
-                sentinel.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
-                sentinel.setMasterConnectionMinimumIdleSize(Math.min(2, poolSize));
-                sentinel.setMasterConnectionPoolSize(poolSize);
-                sentinel.setSlaveConnectionMinimumIdleSize(0);
-                sentinel.setSubscriptionConnectionMinimumIdleSize(0);
                 if (first.database() != null)
                     sentinel.setDatabase(first.database());
-                server = sentinel;
+                server = mastersOnly(sentinel);
             }
             default ->
             {
@@ -348,6 +336,21 @@ public class RedisCertificateStore implements CertificateMap, CertificateStore
         if (trustManagers != null)
             server.setSslTrustManagerFactory(trustManagers);
         return config;
+    }
+
+    /**
+     * Cluster and Sentinel alike: reads and writes on masters only (a replica may lag behind a fence
+     * this node has seen), this node's pool on the masters, no idle connections to replicas.
+     */
+    private org.redisson.config.BaseMasterSlaveServersConfig<?> mastersOnly(org.redisson.config.BaseMasterSlaveServersConfig<?> servers)
+    {
+        servers.setReadMode(org.redisson.config.ReadMode.MASTER);
+        servers.setSubscriptionMode(org.redisson.config.SubscriptionMode.MASTER);
+        servers.setMasterConnectionMinimumIdleSize(Math.min(2, poolSize));
+        servers.setMasterConnectionPoolSize(poolSize);
+        servers.setSlaveConnectionMinimumIdleSize(0);
+        servers.setSubscriptionConnectionMinimumIdleSize(0);
+        return servers;
     }
 
     private void checkHealth()

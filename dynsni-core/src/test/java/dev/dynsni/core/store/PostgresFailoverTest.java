@@ -13,6 +13,7 @@ import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.CertificateStore;
 import dev.dynsni.testing.Await;
 import dev.dynsni.testing.PostgresStandbyPair;
+import dev.dynsni.testing.TestServices;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -34,10 +35,7 @@ class PostgresFailoverTest
     @Test
     void poolAndListener_followTheNewPrimary() throws Exception
     {
-        boolean available = PostgresStandbyPair.available();
-        if ("true".equals(System.getenv("CI")))
-            assertTrue(available, "the PostgreSQL server package must be installed in CI (.ci/run installs it)");
-        assumeTrue(available, "PostgreSQL server binaries not installed");
+        assumeTrue(TestServices.installed(PostgresStandbyPair.available(), "the PostgreSQL server package"), "PostgreSQL server binaries not installed");
         try (PostgresStandbyPair pair = PostgresStandbyPair.start())
         {
             Map<String, Long> changes = new ConcurrentHashMap<>();

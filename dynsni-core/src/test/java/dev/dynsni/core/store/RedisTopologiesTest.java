@@ -30,9 +30,7 @@ class RedisTopologiesTest
 {
     private static void requires(boolean available)
     {
-        if ("true".equals(System.getenv("CI")))
-            assertTrue(available, "redis-server and redis-cli must be installed in CI (.ci/run installs them)");
-        assumeTrue(available, "redis-server and redis-cli not installed");
+        assumeTrue(TestServices.installed(available, "redis-server and redis-cli"), "redis-server and redis-cli not installed");
     }
 
     private static List<CertificateRecord> records(String name, long version)
