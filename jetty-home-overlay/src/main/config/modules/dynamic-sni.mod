@@ -183,6 +183,65 @@ jetty.server.default.showContexts?=false
 ## Debounce delay of those rebuilds, in milliseconds.
 # jetty.dynamicSni.rebuildDelayMillis=250
 
+## ACME directory URL of the CA that issues certificates for permitted names without one, e.g.
+## https://acme-v02.api.letsencrypt.org/directory (Let's Encrypt staging:
+## https://acme-staging-v02.api.letsencrypt.org/directory). Empty: ACME off.
+# jetty.dynamicSni.acme.directoryUrl=
+
+## Contact e-mail of the ACME account (the CA writes about expiring certificates and policy
+## changes); empty: none.
+# jetty.dynamicSni.acme.email=
+
+## PEM file of the CA certificates trusted for the ACME directory's HTTPS, for private CAs such as
+## Pebble (default: the JDK's).
+# jetty.dynamicSni.acme.caFile=
+
+## Permission endpoint asked before an order for a name not allowed by the table (dynsni allow): GET
+## URL?domain=NAME, a 2xx answer allows (as Caddy's on-demand ask). Empty: the table alone decides.
+# jetty.dynamicSni.acme.askUrl=
+
+## The ACME challenge answered: tls-alpn-01 (on the TLS port, needs the prefetch) or http-01 (on the
+## plain HTTP connector, for sites behind proxies that terminate TLS).
+# jetty.dynamicSni.acme.challengeType=tls-alpn-01
+
+## Key of issued certificates: ec (P-256) or rsa (2048 bits).
+# jetty.dynamicSni.acme.keyType=ec
+
+## Longest the first connection of a permitted name without a certificate waits for its new
+## certificate (without holding a thread), in milliseconds, before it gets the unknown-host policy;
+## capped by prefetch.handshakeTimeoutMillis. 0: never wait (the certificate still follows).
+# jetty.dynamicSni.acme.waitMillis=8000
+
+## How long a node remembers a permission answer (allowed or denied), in seconds.
+# jetty.dynamicSni.acme.permissionCacheSeconds=600
+
+## Most permission checks (table or ask endpoint) a node makes per second for names it has no answer
+## for; names beyond it are denied for now and not remembered.
+# jetty.dynamicSni.acme.permissionChecksPerSecond=10
+
+## Most ACME orders the whole fleet starts per hour against this directory (Let's Encrypt allows 300
+## new orders per 3 hours per account).
+# jetty.dynamicSni.acme.maxOrdersPerHour=100
+
+## Most ACME orders the whole fleet starts per week for names under one registered domain (its last
+## two labels; Let's Encrypt allows 50 certificates per registered domain per week).
+# jetty.dynamicSni.acme.maxOrdersPerDomainPerWeek=40
+
+## Most ACME orders one node runs at once; more wait their turn.
+# jetty.dynamicSni.acme.maxConcurrentOrders=4
+
+## Longest one order may take (validation, finalisation, download), in seconds; a node holding a
+## name's order lease longer than this loses it to another node.
+# jetty.dynamicSni.acme.orderTimeoutSeconds=120
+
+## Wait before a failed name is ordered again, in seconds; doubled after each further failure, up to
+## a day.
+# jetty.dynamicSni.acme.retrySeconds=60
+
+## How often the fleet's renewal leader looks for issued certificates to renew (past two thirds of
+## their lifetime), in seconds.
+# jetty.dynamicSni.acme.renewalIntervalSeconds=600
+
 ## This module turns off Jetty's list of deployed contexts on a 404 for a name no context claims
 ## (the server module's default: true); true shows it to every client again.
 # jetty.server.default.showContexts=false

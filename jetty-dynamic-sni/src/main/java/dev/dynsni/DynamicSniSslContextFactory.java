@@ -813,6 +813,186 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         set(Setting.REBUILD_DELAY_MILLIS, rebuildDelayMillis);
     }
 
+    @ManagedAttribute("ACME directory URL; empty: ACME off")
+    public String getAcmeDirectoryUrl()
+    {
+        return settings.string(Setting.ACME_DIRECTORY_URL);
+    }
+
+    /** @see Setting#ACME_DIRECTORY_URL */
+    public void setAcmeDirectoryUrl(String value)
+    {
+        set(Setting.ACME_DIRECTORY_URL, value);
+    }
+
+    @ManagedAttribute("Contact e-mail of the ACME account")
+    public String getAcmeEmail()
+    {
+        return settings.string(Setting.ACME_EMAIL);
+    }
+
+    /** @see Setting#ACME_EMAIL */
+    public void setAcmeEmail(String value)
+    {
+        set(Setting.ACME_EMAIL, value);
+    }
+
+    @ManagedAttribute("PEM file trusted for the ACME directory's HTTPS")
+    public String getAcmeCaFile()
+    {
+        return settings.string(Setting.ACME_CA_FILE);
+    }
+
+    /** @see Setting#ACME_CA_FILE */
+    public void setAcmeCaFile(String value)
+    {
+        set(Setting.ACME_CA_FILE, value);
+    }
+
+    @ManagedAttribute("Permission endpoint asked before an order (2xx allows)")
+    public String getAcmeAskUrl()
+    {
+        return settings.string(Setting.ACME_ASK_URL);
+    }
+
+    /** @see Setting#ACME_ASK_URL */
+    public void setAcmeAskUrl(String value)
+    {
+        set(Setting.ACME_ASK_URL, value);
+    }
+
+    @ManagedAttribute("ACME challenge answered: tls-alpn-01 or http-01")
+    public String getAcmeChallengeType()
+    {
+        return settings.choice(Setting.ACME_CHALLENGE_TYPE);
+    }
+
+    /** @see Setting#ACME_CHALLENGE_TYPE */
+    public void setAcmeChallengeType(String value)
+    {
+        set(Setting.ACME_CHALLENGE_TYPE, value);
+    }
+
+    @ManagedAttribute("Key of issued certificates: ec or rsa")
+    public String getAcmeKeyType()
+    {
+        return settings.choice(Setting.ACME_KEY_TYPE);
+    }
+
+    /** @see Setting#ACME_KEY_TYPE */
+    public void setAcmeKeyType(String value)
+    {
+        set(Setting.ACME_KEY_TYPE, value);
+    }
+
+    @ManagedAttribute("Longest a first connection waits for its new certificate, ms")
+    public long getAcmeWaitMillis()
+    {
+        return settings.longValue(Setting.ACME_WAIT_MILLIS);
+    }
+
+    /** @see Setting#ACME_WAIT_MILLIS */
+    public void setAcmeWaitMillis(long value)
+    {
+        set(Setting.ACME_WAIT_MILLIS, value);
+    }
+
+    @ManagedAttribute("How long a permission answer is remembered, s")
+    public long getAcmePermissionCacheSeconds()
+    {
+        return settings.longValue(Setting.ACME_PERMISSION_CACHE_SECONDS);
+    }
+
+    /** @see Setting#ACME_PERMISSION_CACHE_SECONDS */
+    public void setAcmePermissionCacheSeconds(long value)
+    {
+        set(Setting.ACME_PERMISSION_CACHE_SECONDS, value);
+    }
+
+    @ManagedAttribute("Most permission checks per second on this node")
+    public long getAcmePermissionChecksPerSecond()
+    {
+        return settings.longValue(Setting.ACME_PERMISSION_CHECKS_PER_SECOND);
+    }
+
+    /** @see Setting#ACME_PERMISSION_CHECKS_PER_SECOND */
+    public void setAcmePermissionChecksPerSecond(long value)
+    {
+        set(Setting.ACME_PERMISSION_CHECKS_PER_SECOND, value);
+    }
+
+    @ManagedAttribute("Most ACME orders the fleet starts per hour")
+    public long getAcmeMaxOrdersPerHour()
+    {
+        return settings.longValue(Setting.ACME_MAX_ORDERS_PER_HOUR);
+    }
+
+    /** @see Setting#ACME_MAX_ORDERS_PER_HOUR */
+    public void setAcmeMaxOrdersPerHour(long value)
+    {
+        set(Setting.ACME_MAX_ORDERS_PER_HOUR, value);
+    }
+
+    @ManagedAttribute("Most ACME orders the fleet starts per registered domain per week")
+    public long getAcmeMaxOrdersPerDomainPerWeek()
+    {
+        return settings.longValue(Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK);
+    }
+
+    /** @see Setting#ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK */
+    public void setAcmeMaxOrdersPerDomainPerWeek(long value)
+    {
+        set(Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK, value);
+    }
+
+    @ManagedAttribute("Most ACME orders this node runs at once")
+    public int getAcmeMaxConcurrentOrders()
+    {
+        return settings.intValue(Setting.ACME_MAX_CONCURRENT_ORDERS);
+    }
+
+    /** @see Setting#ACME_MAX_CONCURRENT_ORDERS */
+    public void setAcmeMaxConcurrentOrders(int value)
+    {
+        set(Setting.ACME_MAX_CONCURRENT_ORDERS, value);
+    }
+
+    @ManagedAttribute("Longest one ACME order may take, s")
+    public long getAcmeOrderTimeoutSeconds()
+    {
+        return settings.longValue(Setting.ACME_ORDER_TIMEOUT_SECONDS);
+    }
+
+    /** @see Setting#ACME_ORDER_TIMEOUT_SECONDS */
+    public void setAcmeOrderTimeoutSeconds(long value)
+    {
+        set(Setting.ACME_ORDER_TIMEOUT_SECONDS, value);
+    }
+
+    @ManagedAttribute("Wait before a failed name is ordered again (doubling), s")
+    public long getAcmeRetrySeconds()
+    {
+        return settings.longValue(Setting.ACME_RETRY_SECONDS);
+    }
+
+    /** @see Setting#ACME_RETRY_SECONDS */
+    public void setAcmeRetrySeconds(long value)
+    {
+        set(Setting.ACME_RETRY_SECONDS, value);
+    }
+
+    @ManagedAttribute("How often the renewal leader looks for certificates to renew, s")
+    public long getAcmeRenewalIntervalSeconds()
+    {
+        return settings.longValue(Setting.ACME_RENEWAL_INTERVAL_SECONDS);
+    }
+
+    /** @see Setting#ACME_RENEWAL_INTERVAL_SECONDS */
+    public void setAcmeRenewalIntervalSeconds(long value)
+    {
+        set(Setting.ACME_RENEWAL_INTERVAL_SECONDS, value);
+    }
+
     @Override
     public String toString()
     {
