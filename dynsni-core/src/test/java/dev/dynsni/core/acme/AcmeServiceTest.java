@@ -380,6 +380,65 @@ class AcmeServiceTest
         assertTrue(reloads <= 3 * (seconds + 1) + 2, reloads + " reloads for 4000 misses in " + seconds + " s");
     }
 
+    @Test
+    void renewal_leaderRenewsAShortLivedCertificateAfterTwoThirdsOfItsLifetime() throws Exception
+    {
+        try (PebbleProcess shortLived = new PebbleProcess(challengeServer.getAddress().getPort(), FreePorts.next()).certificateValiditySeconds(20).start())
+        {
+            Settings settings = settings(shortLived).set(Setting.ACME_RENEWAL_INTERVAL_SECONDS, 1L);
+            AcmeService node = node(settings, true);
+            assertEquals(Result.ISSUED, node.request("short.example.com").get(60, TimeUnit.SECONDS));
+            OrderLedger.Status first = node.ledger().status("short.example.com");
+            long lifetimeSeconds = java.time.Duration.between(first.notBefore(), first.notAfter()).toSeconds();
+            assertTrue(lifetimeSeconds <= 21, "Pebble's certificateValidityPeriod is in seconds: lifetime " + lifetimeSeconds + " s");
+
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
+            OrderLedger.Status now = first;
+            while (now.notAfter().equals(first.notAfter()) && System.nanoTime() < until)
+            {
+                Thread.sleep(250);
+                now = node.ledger().status("short.example.com");
+            }
+            assertTrue(now.notAfter().isAfter(first.notAfter()), "renewed: " + now);
+            assertTrue(java.time.Instant.now().isBefore(first.notAfter()), "renewed before the old certificate ended");
+            assertTrue(node.statistics().getRenewalsStarted() >= 1);
+            assertEquals(now.notAfter(), notAfterStored("short.example.com"), "the new certificate is stored like an import");
+        }
+    }
+
+    @Test
+    void requestedRenewal_isRenewedByTheLeaderWithinARound() throws Exception
+    {
+        Settings settings = settings(pebble).set(Setting.ACME_RENEWAL_INTERVAL_SECONDS, 1L);
+        AcmeService node = node(settings, true);
+        assertEquals(Result.ISSUED, node.request("forced.example.com").get(60, TimeUnit.SECONDS));
+        OrderLedger.Status first = node.ledger().status("forced.example.com");
+        assertTrue(node.ledger().requestRenewal("forced.example.com"));
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        OrderLedger.Status now = first;
+        while (!now.updatedAt().isAfter(first.updatedAt()) || now.renewRequested() || "ordering".equals(now.state()))
+        {
+            assertTrue(System.nanoTime() < until, "not renewed in time: " + now);
+            Thread.sleep(250);
+            now = node.ledger().status("forced.example.com");
+        }
+        assertEquals("issued", now.state());
+        assertEquals(2, node.statistics().getOrdersSucceeded());
+        assertTrue(!now.notBefore().isBefore(first.notBefore()), "a new certificate: " + now);
+        assertEquals(2, count("acme_order_log"));
+    }
+
+    private java.time.Instant notAfterStored(String host) throws SQLException
+    {
+        try (Connection connection = TestServices.connect();
+             Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT not_after FROM " + schema + ".certificate WHERE host = '" + host + "'"))
+        {
+            rs.next();
+            return rs.getTimestamp(1).toInstant();
+        }
+    }
+
     private long count(String table) throws SQLException
     {
         try (Connection connection = TestServices.connect();
