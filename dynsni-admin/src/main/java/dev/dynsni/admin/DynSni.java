@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
         InitDbCommand.class,
         DoctorCommand.class,
         RotateMasterKeyCommand.class,
+        AcmeCommand.class,
         CommandLine.HelpCommand.class
     },
     footerHeading = "%nSettings:%n",
