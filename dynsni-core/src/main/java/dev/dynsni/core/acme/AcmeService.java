@@ -68,6 +68,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
 {
     /** How often waiting requests check the ledger for another node's order. */
     static final long WAIT_POLL_MILLIS = 500;
+    /** Longest a request waits for the permission policy's answer; no answer is a denial. */
+    static final long PERMISSION_TIMEOUT_SECONDS = 10;
     /** Renewal starts past 2/3 of a certificate's lifetime, spread back by up to 1/12 of it per name. */
     static final double RENEW_FRACTION = 2.0 / 3;
     static final double RENEW_JITTER = 1.0 / 12;
@@ -92,7 +94,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     private final Map<String, CompletableFuture<Result>> inflight = new ConcurrentHashMap<>();
     private final Map<String, Waiter> waiters = new ConcurrentHashMap<>();
     private volatile boolean running;
-    private volatile long caUnavailableUntilNanos;
+    /** Until when this node asks the CA nothing after a network failure (wall clock: compared across threads, never with a sentinel). */
+    private volatile Instant caUnavailableUntil = Instant.EPOCH;
     private volatile long caBackoffSeconds;
     private ThreadPoolExecutor orders;
     private ScheduledExecutorService scheduler;
@@ -299,6 +302,13 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         if (existing != null)
             return existing;
         future.whenComplete((r, x) -> inflight.remove(host, future));
+        if (host.startsWith("*."))
+        {
+            // http-01 and tls-alpn-01 cannot validate a wildcard; on-demand names are exact hosts
+            statistics.permissionDenied.increment();
+            future.complete(Result.DENIED);
+            return future;
+        }
         if (!running || !storesHealthy.getAsBoolean())
         {
             deferred(future, host, "stores unhealthy or ACME stopped");
@@ -307,7 +317,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         CompletableFuture<Boolean> allowed;
         try
         {
-            allowed = permission.apply(host);
+            // a copy, so that the timeout never completes the policy's own future
+            allowed = permission.apply(host).thenApply(yes -> yes).orTimeout(PERMISSION_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
         catch (RuntimeException x)
         {
@@ -376,7 +387,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
             deferred(future, host, "stores unhealthy");
             return;
         }
-        if (System.nanoTime() - caUnavailableUntilNanos < 0)
+        if (Instant.now().isBefore(caUnavailableUntil))
         {
             deferred(future, host, "CA unreachable lately");
             return;
@@ -400,7 +411,12 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
                 fresh.future().whenComplete((r, x) -> old.future().complete(r));
                 return fresh;
             });
-            case BACKOFF, HOURLY_BUDGET, WEEKLY_BUDGET -> deferred(future, host, decision.name().toLowerCase());
+            case BACKOFF -> deferred(future, host, "backoff");
+            case HOURLY_BUDGET, WEEKLY_BUDGET ->
+            {
+                statistics.ordersRateLimited.increment();
+                deferred(future, host, decision.name().toLowerCase(java.util.Locale.ROOT));
+            }
             case LEASED -> future.complete(issue(host, renewal));
         }
     }
@@ -471,7 +487,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     {
         long seconds = caBackoffSeconds == 0 ? retrySeconds : Math.min(caBackoffSeconds * 2, OrderLedger.MAX_BACKOFF_SECONDS);
         caBackoffSeconds = seconds;
-        caUnavailableUntilNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        caUnavailableUntil = Instant.now().plusSeconds(seconds);
     }
 
     private void deferred(CompletableFuture<Result> future, String host, String why)

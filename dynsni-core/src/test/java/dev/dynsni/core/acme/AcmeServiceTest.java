@@ -280,6 +280,7 @@ class AcmeServiceTest
 
         assertEquals(0, node.statistics().getOrdersStarted());
         assertEquals(3, node.statistics().getOrdersDeferred());
+        assertEquals(2, node.statistics().getOrdersRateLimited(), "the two budgets; the backoff is not a rate limit");
         assertEquals(0, count("acme_account"), "the CA was never contacted: not even the account was registered");
         assertEquals(5, count("acme_order_log"), "no order logged");
     }
