@@ -36,6 +36,7 @@ import dev.dynsni.core.Setting;
 import dev.dynsni.core.Settings;
 import dev.dynsni.core.StoreUrls;
 import dev.dynsni.core.store.CertificateWriter;
+import dev.dynsni.core.store.JdbcCertificateStore;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeException;
@@ -149,6 +150,24 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     }
 
     /**
+     * Builds the service of a node on the PostgreSQL store's pool, which may start later: connections
+     * are taken from {@link JdbcCertificateStore#getDataSource()} when needed (before the store runs,
+     * requests are deferred).
+     */
+    public static AcmeService build(Settings settings, JdbcCertificateStore jdbc, MasterKeys masterKeys, BooleanSupplier storesHealthy,
+                                    Function<String, CompletableFuture<Boolean>> permission)
+    {
+        Connections pooled = () ->
+        {
+            DataSource dataSource = jdbc.getDataSource();
+            if (dataSource == null)
+                throw new SQLException("the PostgreSQL store is not started", "08003");
+            return dataSource.getConnection();
+        };
+        return build(settings, pooled, listenConnections(settings), masterKeys, storesHealthy, permission);
+    }
+
+    /**
      * @param connections       short-lived connections (a pool, or plain connections in the admin tool)
      * @param listenConnections a connection of its own for LISTEN and the renewal lock (not from the pool); null: neither (the admin tool)
      */
@@ -225,6 +244,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
             return thread;
         });
         scheduler.scheduleWithFixedDelay(this::pollWaiters, WAIT_POLL_MILLIS, WAIT_POLL_MILLIS, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::refreshExpiryGauges, 1, renewalIntervalSeconds, TimeUnit.SECONDS);
         if (listenConnections != null)
         {
             // first round soon, then spread: nodes started together do not all try the renewal lock at once
@@ -529,12 +549,10 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     /**
      * One renewal round, on the node that gets the fleet's renewal lock (a session advisory lock on a
      * connection of its own, released when the round ends or the node dies): renews the names past
-     * their renewal point, at most the order pool's size at a time, waiting for each batch. Also
-     * refreshes the expiry gauges, on every node.
+     * their renewal point, at most the order pool's size at a time, waiting for each batch.
      */
     private void renewalRound()
     {
-        refreshExpiryGauges();
         if (!storesHealthy.getAsBoolean())
             return;
         try (Connection lock = listenConnections.get())

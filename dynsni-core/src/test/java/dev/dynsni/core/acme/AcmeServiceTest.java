@@ -175,6 +175,8 @@ class AcmeServiceTest
         assertEquals(0, status.attempts());
         assertEquals(0, count("acme_challenge"), "the challenge is withdrawn");
         assertEquals(1, node.statistics().getOrdersSucceeded());
+        node.refreshStatistics();
+        assertEquals(0, node.statistics().getExpiringWithin30Days(), "Pebble's default lifetime is years");
         assertEquals(Result.ISSUED, node.request("shop1.example.com").get(10, TimeUnit.SECONDS), "a stored name is not ordered again");
         assertEquals(1, node.statistics().getOrdersStarted());
     }
@@ -392,6 +394,9 @@ class AcmeServiceTest
             OrderLedger.Status first = node.ledger().status("short.example.com");
             long lifetimeSeconds = java.time.Duration.between(first.notBefore(), first.notAfter()).toSeconds();
             assertTrue(lifetimeSeconds <= 21, "Pebble's certificateValidityPeriod is in seconds: lifetime " + lifetimeSeconds + " s");
+            node.refreshStatistics();
+            assertEquals(1, node.statistics().getExpiringWithin7Days());
+            assertEquals(1, node.statistics().getExpiringWithin30Days());
 
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
             OrderLedger.Status now = first;
