@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * The schema's versioned migrations, run by Flyway: scripts {@code dev/dynsni/core/db/V<n>__<name>.sql},
  * listed in {@link #SCRIPTS} (a test checks the list against what Flyway applies), each applied once,
  * in order, under Flyway's PostgreSQL advisory lock so that nodes starting together do not race. The
- * scripts use the placeholders {@code ${schema}} and {@code ${channel}} ({@link ChangeFeed#CHANNEL}).
+ * scripts use the placeholders {@code ${schema}}, {@code ${channel}} ({@link ChangeFeed#CHANNEL}) and
+ * {@code ${challengeChannel}} ({@link ChangeFeed#ACME_CHALLENGE_CHANNEL}).
  *
  * <p><b>Schemas made before Flyway</b> (versions 1-3, recorded in the table {@code schema_version}
  * by this class's earlier runner) are taken over as they are: Flyway's history starts with a
@@ -36,7 +37,7 @@ public final class SchemaMigrations
     static final String LEGACY_TABLE = "schema_version";
 
     /** The migrations, in order; the index + 1 is the version. */
-    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql");
+    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql", "V4__acme.sql");
 
     private SchemaMigrations()
     {
@@ -69,7 +70,7 @@ public final class SchemaMigrations
             .defaultSchema(schema)
             .table(HISTORY_TABLE)
             .locations("classpath:dev/dynsni/core/db")
-            .placeholders(Map.of("schema", schema, "channel", ChangeFeed.CHANNEL))
+            .placeholders(Map.of("schema", schema, "channel", ChangeFeed.CHANNEL, "challengeChannel", ChangeFeed.ACME_CHALLENGE_CHANNEL))
             .cleanDisabled(true)
             .validateMigrationNaming(true);
         if (legacy > 0)
