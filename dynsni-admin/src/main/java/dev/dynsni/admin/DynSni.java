@@ -37,6 +37,8 @@ import picocli.CommandLine.Spec;
         InitDbCommand.class,
         DoctorCommand.class,
         RotateMasterKeyCommand.class,
+        AllowCommand.class,
+        DisallowCommand.class,
         AcmeCommand.class,
         CommandLine.HelpCommand.class
     },

@@ -39,7 +39,6 @@ import dev.dynsni.core.store.CertificateWriter;
 import dev.dynsni.core.store.JdbcCertificateStore;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
-import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeNetworkException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
