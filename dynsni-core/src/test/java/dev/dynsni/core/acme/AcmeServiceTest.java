@@ -58,6 +58,8 @@ class AcmeServiceTest
     private static HttpServer challengeServer;
     /** Which node's {@link AcmeChallenges} the challenge server reads: always the first node, whichever node orders. */
     private static volatile AcmeChallenges answering;
+    /** Validations the challenge server answers wrongly before it answers right again (a CA seeing failed validations). */
+    private static final AtomicInteger failValidations = new AtomicInteger();
 
     private final String schema = TestServices.newSchema();
     private final List<AcmeService> services = new ArrayList<>();
@@ -75,7 +77,7 @@ class AcmeServiceTest
             try
             {
                 AcmeChallenges challenges = answering;
-                answer = challenges == null ? null : challenges.http01(token).get(5, TimeUnit.SECONDS);
+                answer = challenges == null || failValidations.getAndDecrement() > 0 ? null : challenges.http01(token).get(5, TimeUnit.SECONDS);
             }
             catch (Exception x)
             {
@@ -122,6 +124,7 @@ class AcmeServiceTest
             service.stop();
         }
         answering = null;
+        failValidations.set(0);
         TestServices.dropSchema(schema);
     }
 
@@ -240,6 +243,20 @@ class AcmeServiceTest
     }
 
     @Test
+    void expiredLease_ofANodeThatDied_isTakenOver() throws Exception
+    {
+        AcmeService node = node(settings(pebble), true);
+        try (Connection connection = TestServices.connect();
+             Statement statement = connection.createStatement())
+        {
+            statement.executeUpdate("INSERT INTO " + schema + ".acme_order (name, state, lease_holder, lease_until) VALUES ('orphan.example.net', 'ordering', 'dead-node', now() - interval '1 second')");
+        }
+        assertEquals(Result.ISSUED, node.request("orphan.example.net").get(60, TimeUnit.SECONDS));
+        assertEquals(1, node.statistics().getOrdersStarted());
+        assertEquals("issued", node.ledger().status("orphan.example.net").state());
+    }
+
+    @Test
     void overBudgetOrInBackoff_isDeferred_withoutAskingTheCa() throws Exception
     {
         Settings settings = settings(pebble).set(Setting.ACME_MAX_ORDERS_PER_HOUR, 3L).set(Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK, 2L);
@@ -344,6 +361,28 @@ class AcmeServiceTest
             }
             assertTrue(issued.get(), "issued again after Pebble came back, " + attempts + " attempts; " + node.ledger().status("during.example.com"));
             assertEquals(1, count("acme_account"));
+        }
+    }
+
+    @Test
+    void faultyCa_badNoncesAndFailedValidations_areRetriedWithinTheBudgets() throws Exception
+    {
+        try (PebbleProcess faulty = new PebbleProcess(challengeServer.getAddress().getPort(), FreePorts.next()).env("PEBBLE_WFE_NONCEREJECT", "50").start())
+        {
+            Settings settings = settings(faulty).set(Setting.ACME_RETRY_SECONDS, 1L).set(Setting.ACME_MAX_ORDERS_PER_HOUR, 3L);
+            AcmeService node = node(settings, true);
+            failValidations.set(1);
+            assertEquals(Result.FAILED, node.request("flaky.example.com").get(60, TimeUnit.SECONDS), "the CA saw a wrong answer");
+            OrderLedger.Status failed = node.ledger().status("flaky.example.com");
+            assertEquals(1, failed.attempts());
+            assertEquals(Result.DEFERRED, node.request("flaky.example.com").get(10, TimeUnit.SECONDS), "in backoff right after the failure");
+
+            Thread.sleep(java.time.Duration.between(java.time.Instant.now(), failed.nextAttemptAt()).toMillis() + 100);
+            assertEquals(Result.ISSUED, node.request("flaky.example.com").get(60, TimeUnit.SECONDS), "retried after the backoff, through 50 % bad nonces");
+            assertEquals(Result.ISSUED, node.request("second.example.com").get(60, TimeUnit.SECONDS));
+            assertEquals(Result.DEFERRED, node.request("third.example.com").get(10, TimeUnit.SECONDS), "3 orders this hour: the budget holds");
+            assertEquals(3, count("acme_order_log"));
+            assertEquals(1, node.statistics().getOrdersRateLimited());
         }
     }
 
