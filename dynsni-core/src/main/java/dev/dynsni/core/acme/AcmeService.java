@@ -61,8 +61,8 @@ import org.slf4j.LoggerFactory;
  * names) sees the certificate, the failure, or the lease gone.</p>
  *
  * <p>Concurrency: requests for one name share one future on this node ({@code inflight}); nothing in
- * {@link #request} blocks; orders run on the order pool, the ledger poll, expiry gauges and the
- * renewal round on one scheduler thread.</p>
+ * {@link #request} blocks; orders run on the order pool; the ledger poll, expiry gauges and the
+ * renewal round (which waits for its orders) on two scheduler threads.</p>
  */
 public final class AcmeService implements OnDemandIssuance, AcmeChallenges
 {
@@ -236,7 +236,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
             return thread;
         });
         orders.allowCoreThreadTimeOut(true);
-        scheduler = new ScheduledThreadPoolExecutor(1, r ->
+        // two threads: a renewal round waits for its orders, and must not hold up the ledger poll of waiting requests
+        scheduler = new ScheduledThreadPoolExecutor(2, r ->
         {
             Thread thread = new Thread(r, "dynsni-acme-scheduler");
             thread.setDaemon(true);
