@@ -122,6 +122,8 @@ public class DynSni implements Runnable
                 subcommand.getCommandSpec().usageMessage().abbreviateSynopsis(true);
             }
         }
+        // 100 columns: the longest property names (jetty.dynamicSni.acme.maxOrdersPerDomainPerWeek) stay whole
+        commandLine.setUsageHelpWidth(100);
         commandLine.setExecutionExceptionHandler(DynSni::handleExecutionException);
         commandLine.setParameterExceptionHandler(DynSni::handleParameterException);
         return commandLine;

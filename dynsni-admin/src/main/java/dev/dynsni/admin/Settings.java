@@ -53,6 +53,8 @@ public final class Settings
         Setting.ACME_CHALLENGE_TYPE,
         Setting.ACME_KEY_TYPE,
         Setting.ACME_MAX_ORDERS_PER_HOUR,
+        Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK,
+        Setting.ACME_ORDER_TIMEOUT_SECONDS,
         Setting.ACME_RETRY_SECONDS);
 
     /** A value given on the command line, with the flag that gave it. */
