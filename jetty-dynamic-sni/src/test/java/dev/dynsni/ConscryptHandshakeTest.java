@@ -1,6 +1,10 @@
 package dev.dynsni;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.TimeUnit;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Credential;
@@ -14,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -158,6 +163,55 @@ class ConscryptHandshakeTest
             String keyClass = credential.getPrivateKey().getClass().getName();
             assertTrue(keyClass.startsWith("org.conscrypt."), credential.getKeyType() + " key held as " + keyClass);
         }
+    }
+
+    /**
+     * Session tickets stay off on Conscrypt (Conscrypts.keepSessionTicketsOff says why: a TLS 1.3
+     * ticket would live 2 days whatever the session timeout), so TLS 1.3 is never resumed; TLS 1.2
+     * sessions are resumed from Conscrypt's session-id cache within the session timeout only, as on
+     * JSSE. The client sends a request so that a TLS 1.3 ticket, sent after the handshake, would
+     * reach it.
+     */
+    @Test
+    void noTickets_tls13NeverResumed_tls12ResumedWithinTheSessionTimeoutOnly(@TempDir Path dir) throws Exception
+    {
+        InMemoryCertificateStore ownStore = new InMemoryCertificateStore();
+        IssuedCertificate ec = PKI.ec("resume.conscrypt.test");
+        ownStore.put(new CertificateRecord("resume.conscrypt.test", ec.keyType(), ec.chainPem(), ec.pkcs8KeyPem(), CertificateRecord.PLAIN, 0));
+        DynamicSniSslContextFactory shortSessions = new DynamicSniSslContextFactory();
+        shortSessions.setCertificateStore(ownStore);
+        shortSessions.setProvider("Conscrypt");
+        shortSessions.setSslSessionTimeout(2);
+        try (PrefetchTestServer resuming = new PrefetchTestServer(shortSessions, true, false, 8, null))
+        {
+            Path tls13 = dir.resolve("tls13.session");
+            String first13 = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_3", "-sess_out", tls13.toString());
+            assertTrue(first13.contains("HTTP/1.1 200"), first13);
+            assertFalse(first13.contains("New Session Ticket arrived"), first13);
+            if (Files.exists(tls13))
+                assertTrue(openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_3", "-sess_in", tls13.toString()).contains("\nNew, TLSv1.3"));
+
+            Path tls12 = dir.resolve("tls12.session");
+            String first12 = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_out", tls12.toString());
+            assertTrue(first12.contains("\nNew, TLSv1.2"), first12);
+            assertFalse(first12.contains("TLS session ticket lifetime hint"), first12);
+            String within = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_in", tls12.toString());
+            assertTrue(within.contains("\nReused, TLSv1.2"), within);
+            Thread.sleep(3000);
+            String after = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_in", tls12.toString());
+            assertTrue(after.contains("\nNew, TLSv1.2"), after);
+        }
+    }
+
+    /** {@code openssl s_client} sending one request and waiting a second for the answer and any ticket. */
+    private static String openSslWithRequest(int port, String host, String... options) throws Exception
+    {
+        String command = "(printf 'GET / HTTP/1.1\\r\\nHost: " + host + "\\r\\n\\r\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:" + port
+            + " -servername " + host + " " + String.join(" ", options) + " 2>&1";
+        Process process = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(20, TimeUnit.SECONDS), "openssl s_client did not end");
+        return output;
     }
 
     private void assertServed(String host, IssuedCertificate expected, String protocol, String... options) throws Exception
