@@ -62,8 +62,16 @@ final class BenchConfig
     final int tenants;
     final double zipf;
     final int clientThreads;
-    /** TLS engines of table 2: {@code jsse}, {@code conscrypt}, each with its own static row. */
+    /**
+     * TLS engines of table 2: {@code jsse}, {@code conscrypt} (static, warm, Redis every time, cold)
+     * and {@code jdk25} (JSSE on the JDK of {@link #jdk25Home}: static and warm), each with its own
+     * static row.
+     */
     final List<String> engines;
+    /** The JDK 25 of table 2's {@code jdk25} rows (skipped, said in the table, when absent). */
+    final Path jdk25Home;
+    /** Whether table 2 measures nginx ({@code auto}: when {@code nginx} is on the PATH). */
+    final String nginx;
     final double warmupSeconds;
     final double seconds;
     final double latencySeconds;
@@ -104,7 +112,7 @@ final class BenchConfig
             if (value == null)
                 value = defaults.getOrDefault(name, fallback);
             used.put(name, value);
-            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF").contains(name))
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF", "JDK25_HOME", "NGINX").contains(name))
                 reduced.put(name, fallback);
             return value;
         };
@@ -129,7 +137,9 @@ final class BenchConfig
         tenants = Integer.parseInt(knob.apply("TENANTS", "10000"));
         zipf = Double.parseDouble(knob.apply("ZIPF", "1.0"));
         clientThreads = Integer.parseInt(knob.apply("CLIENT_THREADS", "16"));
-        engines = List.of(knob.apply("ENGINES", "jsse,conscrypt").split(","));
+        engines = List.of(knob.apply("ENGINES", "jsse,conscrypt,jdk25").split(","));
+        jdk25Home = Path.of(knob.apply("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"));
+        nginx = knob.apply("NGINX", "auto");
         warmupSeconds = Double.parseDouble(knob.apply("WARMUP_SECONDS", "5"));
         seconds = Double.parseDouble(knob.apply("SECONDS", "15"));
         latencySeconds = Double.parseDouble(knob.apply("LATENCY_SECONDS", "10"));
@@ -153,6 +163,12 @@ final class BenchConfig
         prefix = knob.apply("PREFIX", "bench_");
         fleetGapSeconds = Integer.parseInt(knob.apply("FLEET_GAP_SECONDS", "30"));
         fleetChanges = Integer.parseInt(knob.apply("FLEET_CHANGES", "1000"));
+    }
+
+    /** @return the {@code java} executable of {@link #jdk25Home} */
+    Path jdk25Java()
+    {
+        return jdk25Home.resolve("bin").resolve("java");
     }
 
     /** @return the same configuration on another PostgreSQL (a topology the bench started) */
