@@ -72,6 +72,12 @@ final class BenchConfig
     final Path jdk25Home;
     /** Whether table 2 measures nginx ({@code auto}: when {@code nginx} is on the PATH). */
     final String nginx;
+    /**
+     * The TLS engine of table 2's load generator: {@code conscrypt} (default: BoringSSL, as in Chrome, about a
+     * third of the JDK client's CPU per handshake, so more of the shared cores is left to the server) or
+     * {@code jsse} (the JDK's, as table 2 used before).
+     */
+    final String clientEngine;
     final double warmupSeconds;
     final double seconds;
     final double latencySeconds;
@@ -112,7 +118,7 @@ final class BenchConfig
             if (value == null)
                 value = defaults.getOrDefault(name, fallback);
             used.put(name, value);
-            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF", "JDK25_HOME", "NGINX").contains(name))
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF", "JDK25_HOME", "NGINX", "CLIENT_ENGINE").contains(name))
                 reduced.put(name, fallback);
             return value;
         };
@@ -140,6 +146,7 @@ final class BenchConfig
         engines = List.of(knob.apply("ENGINES", "jsse,conscrypt,jdk25").split(","));
         jdk25Home = Path.of(knob.apply("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"));
         nginx = knob.apply("NGINX", "auto");
+        clientEngine = knob.apply("CLIENT_ENGINE", "conscrypt");
         warmupSeconds = Double.parseDouble(knob.apply("WARMUP_SECONDS", "5"));
         seconds = Double.parseDouble(knob.apply("SECONDS", "15"));
         latencySeconds = Double.parseDouble(knob.apply("LATENCY_SECONDS", "10"));

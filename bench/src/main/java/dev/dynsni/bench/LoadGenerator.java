@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSocket;
 
 import dev.dynsni.testing.TlsClient;
+import org.conscrypt.Conscrypt;
 
 /**
  * The full-handshake load generator, run in its own JVM by the harness: every connection is a new
@@ -25,7 +26,8 @@ import dev.dynsni.testing.TlsClient;
  * (completions per {@code --bucket-millis} from the start of the measurement). With
  * {@code --server-pids P1,P2}, the {@code RESULT} line also gives the CPU time this generator and
  * those server processes spent during the measurement ({@code clientCpuMs}, {@code serverCpuMs},
- * from {@code /proc}; -1 when unknown), so a table can show which side the CPU went to.</p>
+ * from {@code /proc}; -1 when unknown), so a table can show which side the CPU went to.
+ * {@code --client-engine conscrypt} runs the client on Conscrypt instead of the JDK's engine.</p>
  *
  * <p>Run by hand: {@code java -cp 'bench/target/dynsni-bench.jar:bench/target/lib/*'
  * dev.dynsni.bench.LoadGenerator --port 8443 --threads 16 --seconds 10 --protocol TLSv1.3
@@ -48,7 +50,22 @@ public final class LoadGenerator
      */
     static TlsClient client(String protocol, int timeoutMillis)
     {
-        TlsClient client = TlsClient.trustingAnyCertificate().protocols(protocol).applicationProtocols("http/1.1").timeoutMillis(timeoutMillis);
+        return client(protocol, timeoutMillis, "jsse");
+    }
+
+    /**
+     * @param engine {@code jsse} (the JDK's TLS client) or {@code conscrypt} (BoringSSL's, which
+     *               spends less CPU per handshake, leaving more of a shared machine to the server)
+     */
+    static TlsClient client(String protocol, int timeoutMillis, String engine)
+    {
+        TlsClient client = switch (engine)
+        {
+            case "jsse" -> TlsClient.trustingAnyCertificate();
+            case "conscrypt" -> TlsClient.trustingAnyCertificate(Conscrypt.newProvider());
+            default -> throw new IllegalArgumentException("--client-engine must be jsse or conscrypt, not " + engine);
+        };
+        client = client.protocols(protocol).applicationProtocols("http/1.1").timeoutMillis(timeoutMillis);
         return TLS12.equals(protocol) ? client.cipherSuites(TLS12_CIPHER) : client;
     }
 
@@ -79,7 +96,7 @@ public final class LoadGenerator
         }
         List<Long> selfPid = List.of(ProcessHandle.current().pid());
 
-        TlsClient tls = client(protocol, timeoutMillis);
+        TlsClient tls = client(protocol, timeoutMillis, args.get("client-engine", "jsse"));
         Zipf zipf = zipfExponent > 0 ? new Zipf(tenants, zipfExponent) : null;
         String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFFFFFFFFFFL);
         AtomicLong issued = new AtomicLong();

@@ -140,7 +140,7 @@ final class ThroughputTable
                                     : endpoints.get(engine + "|" + name);
                                 List<String> options = new ArrayList<>(List.of("--threads", Integer.toString(config.clientThreads), "--warmup-seconds",
                                     Double.toString(config.warmupSeconds), "--seconds", Double.toString(config.seconds), "--protocol", protocol, "--tenants",
-                                    Integer.toString(config.tenants), "--zipf", Double.toString(config.zipf)));
+                                    Integer.toString(config.tenants), "--zipf", Double.toString(config.zipf), "--client-engine", config.clientEngine));
                                 if (cold != null)
                                     options.addAll(List.of("--warmup-offset", Integer.toString(config.tenants)));
                                 options.addAll(List.of("--server-pids", server.pids().get().stream().map(String::valueOf).collect(Collectors.joining(","))));
@@ -194,13 +194,13 @@ final class ThroughputTable
         StringBuilder out = new StringBuilder();
         out.append("## 2. Full-handshake throughput\n\n");
         out.append(String.format(Locale.ROOT, "Every connection: new TCP connection, full TLS handshake (no resumption), one HTTP/1.1 request with `Connection: close`. "
-                + "Load generator in its own JVM (JSSE client, JDK %s), %d threads, SNI drawn per connection from %d tenants with Zipf exponent %.2f; %.1f s warm-up then %.1f s measured; "
+                + "Load generator in its own JVM (%s client, JDK %s), %d threads, SNI drawn per connection from %d tenants with Zipf exponent %.2f; %.1f s warm-up then %.1f s measured; "
                 + "%d interleaved runs (in each run every protocol, engine and configuration once; every server up for the whole table). "
                 + "Servers: embedded Jetty 12.1.12 (SSL → ALPN → h2/http1.1, like the `https` + `http2` modules; dynamic nodes with the SNI prefetch in front of TLS, as the module ships), each in its own JVM (`%s`), "
                 + "on the JDK's TLS engine (JSSE, JDK %s), on Conscrypt 2.6.0 (`provider=Conscrypt`, as the `dynamic-sni-conscrypt` module runs; rows marked Conscrypt) "
                 + "and on JSSE of JDK 25 (rows marked JDK 25, the server JVM from `BENCH_JDK25_HOME`)%s; "
                 + "all certificates ECDSA P-256. TLS 1.2 uses `%s`; TLS 1.3 the JDK defaults (TLS_AES_128_GCM_SHA256, x25519).%n%n",
-            System.getProperty("java.version"), config.clientThreads, config.tenants, config.zipf, config.warmupSeconds, config.seconds, config.runs,
+            "conscrypt".equals(config.clientEngine) ? "Conscrypt 2.6.0" : "JSSE", System.getProperty("java.version"), config.clientThreads, config.tenants, config.zipf, config.warmupSeconds, config.seconds, config.runs,
             String.join(" ", config.serverJvmOptions), System.getProperty("java.version"),
             nginxVersion == null ? "" : String.format(Locale.ROOT, "; nginx %s as a reference (`daemon off; master_process on; worker_processes %d` = one worker per core, "
                 + "as Jetty uses every core; session cache and tickets off; access log off; rows marked nginx): one static certificate (the static Jetty's), "
@@ -278,7 +278,7 @@ final class ThroughputTable
             double static13 = Stats.median(sameRunRatios(rates, "conscrypt|static|" + LoadGenerator.TLS13, "jsse|static|" + LoadGenerator.TLS13));
             double static12 = Stats.median(sameRunRatios(rates, "conscrypt|static|" + LoadGenerator.TLS12, "jsse|static|" + LoadGenerator.TLS12));
             out.append(String.format(Locale.ROOT, "%nConscrypt static / JSSE static (same run, medians): TLS 1.3 %.2f×, TLS 1.2 %.2f×. "
-                + "The load generator is a JSSE client in its own JVM on the same machine: with the faster engine its share of the CPU grows.%n", static13, static12));
+                + "The load generator runs in its own JVM on the same machine: with the faster engine its share of the CPU grows.%n", static13, static12));
         }
         for (String line : skipped)
         {
@@ -286,7 +286,7 @@ final class ThroughputTable
         }
         if (!errors.isEmpty())
             out.append("\nFailed connections: ").append(String.join("; ", errors)).append('\n');
-        out.append("\nRerun: `").append(config.rerun("throughput", "ENGINES", "JDK25_HOME", "NGINX", "RUNS", "TENANTS", "ZIPF", "CLIENT_THREADS", "WARMUP_SECONDS", "SECONDS",
+        out.append("\nRerun: `").append(config.rerun("throughput", "ENGINES", "JDK25_HOME", "NGINX", "CLIENT_ENGINE", "RUNS", "TENANTS", "ZIPF", "CLIENT_THREADS", "WARMUP_SECONDS", "SECONDS",
             "SERVER_JVM_OPTIONS")).append("`\n");
         return out.toString();
     }
