@@ -13,9 +13,14 @@
 #   BENCH_TABLES=throughput,latency BENCH_RUNS=5 bench/run-all.sh
 # Table 11 (fleet: PostgreSQL failover with a standby the bench starts, catch-up after a 30 s feed gap with
 # 1,000 changes) takes about 4 min; table 4 measures a single Redis and a Redis Cluster the bench starts.
+# Table 2 (throughput, about 30 min at 3 runs) measures every engine of BENCH_ENGINES (jsse, conscrypt, and jdk25:
+# JSSE on BENCH_JDK25_HOME, skipped when absent) and, when nginx is on the PATH (BENCH_NGINX=false: not),
+# nginx static and nginx ssl_certificate $ssl_server_name; its load generator runs on BENCH_CLIENT_ENGINE
+# (conscrypt by default, jsse for the JDK's client).
 # Table 12 (acme) needs Debian's pebble (apt-get install pebble): 50 first contacts, 1,000 handshakes on 100
 # new names over two nodes, a flood of 10,000 random disallowed names.
 # Knobs: TABLES (startup,throughput,latency,propagation,import,jmh,flood,prefetch,memory,hostile,fleet,acme) RUNS
+# ENGINES JDK25_HOME NGINX CLIENT_ENGINE
 # START_HOSTS KEYSTORE_MAX START_TIMEOUT_SECONDS KEY_POOL P12_ITERATIONS TENANTS ZIPF CLIENT_THREADS
 # WARMUP_SECONDS SECONDS LATENCY_SECONDS CHANGES IMPORT_HOSTS JMH_CACHE_SIZES JMH_OPTIONS
 # FLOOD_NAMES FLOOD_TENANTS FLOOD_THREADS PREFETCH_HOSTS PREFETCH_SLICES PREFETCH_WARMUP_SECONDS

@@ -73,6 +73,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     private int reads;
     private long lookupNanos;
     private String host;
+    private ClientKeyTypes keyTypes;
     private volatile HostCredentials found;
 
     ClientHelloConnection(PrefetchingSslConnectionFactory factory, Connector connector, EndPoint endPoint, PendingHandshake pending)
@@ -271,6 +272,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
 
     private void onClientHello(ClientHelloParser.Result result)
     {
+        keyTypes = result.keyTypes();
         switch (result.status())
         {
             case SNI ->
@@ -427,7 +429,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
             if (resolver != null)
             {
                 SSLEngine engine = tls.getSSLEngine();
-                resolver.handOver(engine, host, found, gaveUp);
+                resolver.handOver(engine, host, found, gaveUp, keyTypes);
                 tls.onHandshakeEnd(() -> resolver.forgetHandOver(engine));
             }
             synchronized (lock)

@@ -79,6 +79,20 @@ final class Conscrypts
         }
     }
 
+    /**
+     * Keeps session tickets off on a Conscrypt engine (Conscrypt 2.6.0's default, made explicit here
+     * so that a later Conscrypt changing it cannot change what the module promises). With tickets on,
+     * BoringSSL gives a TLS 1.3 ticket a lifetime of its own, 2 days (renewed on each resumption, up
+     * to 7), and Conscrypt has no way to shorten it: the session timeout
+     * ({@code jetty.sslContext.sslSessionTimeout}) only bounds TLS 1.2 sessions there, so a client
+     * could resume a removed or replaced certificate for days. Without tickets, TLS 1.3 is never
+     * resumed, and TLS 1.2 resumes from Conscrypt's session-id cache within the session timeout.
+     */
+    static void keepSessionTicketsOff(SSLEngine engine)
+    {
+        Conscrypt.setUseSessionTickets(engine, false);
+    }
+
     /** @return whether the engine is one of Conscrypt's (its wrapper or the engine it wraps) */
     static boolean isConscrypt(SSLEngine engine)
     {

@@ -16,6 +16,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.KeyManager;
+import javax.net.ssl.SSLEngine;
 
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.dynsni.core.CertificateStore;
@@ -176,6 +177,15 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (rebuildScheduler != null)
             rebuildScheduler.shutdownNow();
         rebuildScheduler = null;
+    }
+
+    /** On Conscrypt, session tickets stay off: {@link Conscrypts#keepSessionTicketsOff} says why. */
+    @Override
+    public void customize(SSLEngine sslEngine)
+    {
+        super.customize(sslEngine);
+        if (Conscrypts.isConscrypt(sslEngine))
+            Conscrypts.keepSessionTicketsOff(sslEngine);
     }
 
     /**

@@ -1,6 +1,10 @@
 package dev.dynsni;
 
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.security.cert.X509Certificate;
+import java.util.concurrent.TimeUnit;
 
 import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.core.Credential;
@@ -14,6 +18,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -23,7 +28,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The key manager and the prefetch on Conscrypt ({@code provider=Conscrypt}), which asks the key
  * manager once per key type of the enabled TLS 1.2 suites and keeps the last non-null answer, with
  * the engine it wraps rather than Jetty's. Real clients: the JDK's and {@code openssl s_client}
- * offering only the signature algorithms of one key type. The in-memory store: what is under test is
+ * offering only the signature algorithms, or TLS 1.2 cipher suites, of one key type. The in-memory store: what is under test is
  * the handshake path.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,45 +62,52 @@ class ConscryptHandshakeTest
         store.put(new CertificateRecord(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem(), CertificateRecord.PLAIN, 0));
     }
 
+    /**
+     * Conscrypt asks the key manager before BoringSSL has read the client's signature algorithms: the
+     * pick follows what the prefetch read from the ClientHello (signature algorithms, and for TLS 1.2
+     * the cipher suites), for the version the handshake speaks.
+     */
     @Test
     void dualHost_eachClientGetsTheKeyTypeItCanVerify_onTls12AndTls13() throws Exception
     {
-        IssuedCertificate ec = PKI.ec("dual.conscrypt.test");
-        IssuedCertificate rsa = PKI.rsa("dual.conscrypt.test");
-        put("dual.conscrypt.test", ec);
-        put("dual.conscrypt.test", rsa);
+        String host = "dual.conscrypt.test";
+        IssuedCertificate ec = PKI.ec(host);
+        IssuedCertificate rsa = PKI.rsa(host);
+        put(host, ec);
+        put(host, rsa);
 
-        TlsClient.Result jdk13 = client.protocols("TLSv1.3").handshake(server.port(), "dual.conscrypt.test");
+        TlsClient.Result jdk13 = client.protocols("TLSv1.3").handshake(server.port(), host);
         assertEquals(ec.fingerprint(), fp(jdk13.leaf()), String.valueOf(jdk13.failure()));
-        TlsClient.Result jdk12 = client.protocols("TLSv1.2").handshake(server.port(), "dual.conscrypt.test");
+        TlsClient.Result jdk12 = client.protocols("TLSv1.2").handshake(server.port(), host);
         assertEquals(ec.fingerprint(), fp(jdk12.leaf()), String.valueOf(jdk12.failure()));
 
-        assertServed(ec, "TLSv1.3", "-tls1_3", "-sigalgs", "ECDSA+SHA256");
-        assertServed(ec, "TLSv1.2", "-tls1_2", "-sigalgs", "ECDSA+SHA256");
+        // clients that verify only ECDSA
+        assertServed(host, ec, "TLSv1.3", "-tls1_3", "-sigalgs", "ECDSA+SHA256");
+        assertServed(host, ec, "TLSv1.2", "-tls1_2", "-sigalgs", "ECDSA+SHA256");
+        assertServed(host, ec, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
+        // clients that verify only RSA
+        assertServed(host, rsa, "TLSv1.3", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertServed(host, rsa, "TLSv1.2", "-tls1_2", "-sigalgs", "RSA+SHA256");
+        assertServed(host, rsa, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        // TLS 1.2 and 1.3 offered, RSA-only TLS 1.2 suites: TLS 1.3 is spoken, where EC can be verified
+        assertServed(host, ec, "TLSv1.3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        // either protocol, only RSA signatures: RSA whichever is spoken
+        assertServed(host, rsa, "TLSv1.3", "-sigalgs", "rsa_pss_rsae_sha256:RSA+SHA256");
     }
 
-    /**
-     * Conscrypt 2.6.0 asks the key manager before BoringSSL has read the client's signature
-     * algorithms (its handshake session reports its fallback list of every scheme), so the dual host
-     * serves EC and a client that verifies only RSA fails; on JSSE it gets the RSA certificate. When
-     * the client's algorithms reach the key manager (from the ClientHello the prefetch reads), this
-     * test must change to expect the RSA certificate.
-     */
     @Test
-    void dualHost_clientVerifyingOnlyRsa_failsOnConscrypt_knownLimitation() throws Exception
+    void singleKeyTypeHosts_serveClientsThatCanVerifyThem() throws Exception
     {
-        IssuedCertificate ec = PKI.ec("dual-rsa.conscrypt.test");
-        IssuedCertificate rsa = PKI.rsa("dual-rsa.conscrypt.test");
-        put("dual-rsa.conscrypt.test", ec);
-        put("dual-rsa.conscrypt.test", rsa);
-        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), "dual-rsa.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
-        assertFalse(result.ok(), result.output());
-        assertTrue(result.output().contains("handshake failure"), result.output());
-        // a host with only its RSA certificate serves that client
         IssuedCertificate rsaOnly = PKI.rsa("rsa-only.conscrypt.test");
         put("rsa-only.conscrypt.test", rsaOnly);
-        OpenSslClient.Result served = OpenSslClient.handshake(server.port(), "rsa-only.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
-        assertEquals(rsaOnly.fingerprint(), fp(served.leaf()), served.output());
+        assertServed("rsa-only.conscrypt.test", rsaOnly, "TLSv1.3", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertServed("rsa-only.conscrypt.test", rsaOnly, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        IssuedCertificate ecOnly = PKI.ec("ec-only.conscrypt.test");
+        put("ec-only.conscrypt.test", ecOnly);
+        assertServed("ec-only.conscrypt.test", ecOnly, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
+        // a client that cannot verify the only key type the host has fails, as on JSSE
+        OpenSslClient.Result refused = OpenSslClient.handshake(server.port(), "ec-only.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertFalse(refused.ok(), refused.output());
     }
 
     @Test
@@ -153,9 +165,58 @@ class ConscryptHandshakeTest
         }
     }
 
-    private void assertServed(IssuedCertificate expected, String protocol, String... options) throws Exception
+    /**
+     * Session tickets stay off on Conscrypt (Conscrypts.keepSessionTicketsOff says why: a TLS 1.3
+     * ticket would live 2 days whatever the session timeout), so TLS 1.3 is never resumed; TLS 1.2
+     * sessions are resumed from Conscrypt's session-id cache within the session timeout only, as on
+     * JSSE. The client sends a request so that a TLS 1.3 ticket, sent after the handshake, would
+     * reach it.
+     */
+    @Test
+    void noTickets_tls13NeverResumed_tls12ResumedWithinTheSessionTimeoutOnly(@TempDir Path dir) throws Exception
     {
-        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), "dual.conscrypt.test", options);
+        InMemoryCertificateStore ownStore = new InMemoryCertificateStore();
+        IssuedCertificate ec = PKI.ec("resume.conscrypt.test");
+        ownStore.put(new CertificateRecord("resume.conscrypt.test", ec.keyType(), ec.chainPem(), ec.pkcs8KeyPem(), CertificateRecord.PLAIN, 0));
+        DynamicSniSslContextFactory shortSessions = new DynamicSniSslContextFactory();
+        shortSessions.setCertificateStore(ownStore);
+        shortSessions.setProvider("Conscrypt");
+        shortSessions.setSslSessionTimeout(2);
+        try (PrefetchTestServer resuming = new PrefetchTestServer(shortSessions, true, false, 8, null))
+        {
+            Path tls13 = dir.resolve("tls13.session");
+            String first13 = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_3", "-sess_out", tls13.toString());
+            assertTrue(first13.contains("HTTP/1.1 200"), first13);
+            assertFalse(first13.contains("New Session Ticket arrived"), first13);
+            if (Files.exists(tls13))
+                assertTrue(openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_3", "-sess_in", tls13.toString()).contains("\nNew, TLSv1.3"));
+
+            Path tls12 = dir.resolve("tls12.session");
+            String first12 = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_out", tls12.toString());
+            assertTrue(first12.contains("\nNew, TLSv1.2"), first12);
+            assertFalse(first12.contains("TLS session ticket lifetime hint"), first12);
+            String within = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_in", tls12.toString());
+            assertTrue(within.contains("\nReused, TLSv1.2"), within);
+            Thread.sleep(3000);
+            String after = openSslWithRequest(resuming.port(), "resume.conscrypt.test", "-tls1_2", "-sess_in", tls12.toString());
+            assertTrue(after.contains("\nNew, TLSv1.2"), after);
+        }
+    }
+
+    /** {@code openssl s_client} sending one request and waiting a second for the answer and any ticket. */
+    private static String openSslWithRequest(int port, String host, String... options) throws Exception
+    {
+        String command = "(printf 'GET / HTTP/1.1\\r\\nHost: " + host + "\\r\\n\\r\\n'; sleep 1) | openssl s_client -connect 127.0.0.1:" + port
+            + " -servername " + host + " " + String.join(" ", options) + " 2>&1";
+        Process process = new ProcessBuilder("bash", "-c", command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(process.waitFor(20, TimeUnit.SECONDS), "openssl s_client did not end");
+        return output;
+    }
+
+    private void assertServed(String host, IssuedCertificate expected, String protocol, String... options) throws Exception
+    {
+        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), host, options);
         assertTrue(result.ok(), () -> String.join(" ", options) + ":\n" + result.output());
         assertEquals(expected.fingerprint(), fp(result.leaf()), () -> String.join(" ", options) + ":\n" + result.output());
         assertEquals(protocol, result.protocol(), result.output());

@@ -66,8 +66,22 @@ final class BenchConfig
     final int tenants;
     final double zipf;
     final int clientThreads;
-    /** TLS engines of table 2: {@code jsse}, {@code conscrypt}, each with its own static row. */
+    /**
+     * TLS engines of table 2: {@code jsse}, {@code conscrypt} (static, warm, Redis every time, cold)
+     * and {@code jdk25} (JSSE on the JDK of {@link #jdk25Home}: static and warm), each with its own
+     * static row.
+     */
     final List<String> engines;
+    /** The JDK 25 of table 2's {@code jdk25} rows (skipped, said in the table, when absent). */
+    final Path jdk25Home;
+    /** Whether table 2 measures nginx ({@code auto}: when {@code nginx} is on the PATH). */
+    final String nginx;
+    /**
+     * The TLS engine of table 2's load generator: {@code conscrypt} (default: BoringSSL, as in Chrome, about a
+     * third of the JDK client's CPU per handshake, so more of the shared cores is left to the server) or
+     * {@code jsse} (the JDK's, as table 2 used before).
+     */
+    final String clientEngine;
     final double warmupSeconds;
     final double seconds;
     final double latencySeconds;
@@ -112,7 +126,7 @@ final class BenchConfig
             if (value == null)
                 value = defaults.getOrDefault(name, fallback);
             used.put(name, value);
-            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF").contains(name))
+            if (!value.equals(fallback) && !List.of("OUT", "WORK_DIR", "JETTY_HOME", "TABLES", "JDBC_URL", "REDIS", "PREFIX", "MEMORY_BASELINE", "MEMORY_BASELINE_REF", "JDK25_HOME", "NGINX", "CLIENT_ENGINE").contains(name))
                 reduced.put(name, fallback);
             return value;
         };
@@ -137,7 +151,10 @@ final class BenchConfig
         tenants = Integer.parseInt(knob.apply("TENANTS", "10000"));
         zipf = Double.parseDouble(knob.apply("ZIPF", "1.0"));
         clientThreads = Integer.parseInt(knob.apply("CLIENT_THREADS", "16"));
-        engines = List.of(knob.apply("ENGINES", "jsse,conscrypt").split(","));
+        engines = List.of(knob.apply("ENGINES", "jsse,conscrypt,jdk25").split(","));
+        jdk25Home = Path.of(knob.apply("JDK25_HOME", "/usr/lib/jvm/temurin-25-jdk-amd64"));
+        nginx = knob.apply("NGINX", "auto");
+        clientEngine = knob.apply("CLIENT_ENGINE", "conscrypt");
         warmupSeconds = Double.parseDouble(knob.apply("WARMUP_SECONDS", "5"));
         seconds = Double.parseDouble(knob.apply("SECONDS", "15"));
         latencySeconds = Double.parseDouble(knob.apply("LATENCY_SECONDS", "10"));
@@ -165,6 +182,12 @@ final class BenchConfig
         acmeFleetNames = Integer.parseInt(knob.apply("ACME_FLEET_NAMES", "100"));
         acmeFleetHandshakes = Integer.parseInt(knob.apply("ACME_FLEET_HANDSHAKES", "1000"));
         acmeFloodNames = Integer.parseInt(knob.apply("ACME_FLOOD_NAMES", "10000"));
+    }
+
+    /** @return the {@code java} executable of {@link #jdk25Home} */
+    Path jdk25Java()
+    {
+        return jdk25Home.resolve("bin").resolve("java");
     }
 
     /** @return the same configuration on another PostgreSQL (a topology the bench started) */

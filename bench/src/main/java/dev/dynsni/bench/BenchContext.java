@@ -19,6 +19,7 @@ final class BenchContext
     private final Set<String> redisPrefixes = new LinkedHashSet<>();
     private String tenantSchema;
     private Path staticKeystore;
+    private BenchPki.Leaf staticLeaf;
 
     BenchContext(BenchConfig config)
     {
@@ -67,9 +68,17 @@ final class BenchContext
         if (staticKeystore == null)
         {
             staticKeystore = config.workDir.resolve("static.p12");
-            BenchData.writeKeystore(config, pki, List.of(pki.leaf("*." + BenchData.DOMAIN, 0)), staticKeystore);
+            BenchData.writeKeystore(config, pki, List.of(staticLeaf()), staticKeystore);
         }
         return staticKeystore;
+    }
+
+    /** @return the static baseline's certificate (the one in {@link #staticKeystore()}) */
+    synchronized BenchPki.Leaf staticLeaf()
+    {
+        if (staticLeaf == null)
+            staticLeaf = pki.leaf("*." + BenchData.DOMAIN, 0);
+        return staticLeaf;
     }
 
     void cleanup()

@@ -41,10 +41,16 @@ final class Jvm implements AutoCloseable
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
     }
 
-    static synchronized Jvm start(Path logDir, String name, List<String> jvmOptions, String mainClass, List<String> args) throws IOException
+    static Jvm start(Path logDir, String name, List<String> jvmOptions, String mainClass, List<String> args) throws IOException
+    {
+        return start(logDir, name, java(), jvmOptions, mainClass, args);
+    }
+
+    /** @param java the {@code java} executable to run (another JDK than the harness's) */
+    static synchronized Jvm start(Path logDir, String name, String java, List<String> jvmOptions, String mainClass, List<String> args) throws IOException
     {
         List<String> command = new ArrayList<>();
-        command.add(java());
+        command.add(java);
         command.addAll(jvmOptions);
         command.add("-cp");
         command.add(classpath());

@@ -20,6 +20,9 @@ final class Load
     final int bucketMillis;
     final long[] buckets;
     final String firstError;
+    /** CPU time of the generator and of the server during the measurement, ms; -1 when unknown. */
+    final long clientCpuMillis;
+    final long serverCpuMillis;
 
     private Load(List<String> lines)
     {
@@ -55,6 +58,20 @@ final class Load
             buckets[i] = Long.parseLong(counts[i]);
         }
         firstError = error;
+        clientCpuMillis = Long.parseLong(fields.getOrDefault("clientCpuMs", "-1"));
+        serverCpuMillis = Long.parseLong(fields.getOrDefault("serverCpuMs", "-1"));
+    }
+
+    /** @return the generator's CPU per completed connection, µs; NaN when unknown */
+    double clientCpuMicrosPerHandshake()
+    {
+        return clientCpuMillis < 0 || ok == 0 ? Double.NaN : clientCpuMillis * 1000.0 / ok;
+    }
+
+    /** @return the server's CPU per completed connection, µs; NaN when unknown */
+    double serverCpuMicrosPerHandshake()
+    {
+        return serverCpuMillis < 0 || ok == 0 ? Double.NaN : serverCpuMillis * 1000.0 / ok;
     }
 
     static Jvm start(BenchConfig config, String name, int port, List<String> options) throws Exception

@@ -11,6 +11,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.net.ssl.SSLSocket;
 
 import dev.dynsni.testing.TlsClient;
+import org.conscrypt.Conscrypt;
 
 /**
  * The full-handshake load generator, run in its own JVM by the harness: every connection is a new
@@ -22,7 +23,11 @@ import dev.dynsni.testing.TlsClient;
  * never-seen names (a flood). It runs {@code --warmup-seconds} (on tenants from
  * {@code --warmup-offset} when given, so a cold cache stays cold) then {@code --seconds}, or exactly
  * {@code --count} connections (with {@code --stop-file}: until that file exists), and prints one {@code RESULT} line and one {@code BUCKETS} line
- * (completions per {@code --bucket-millis} from the start of the measurement).</p>
+ * (completions per {@code --bucket-millis} from the start of the measurement). With
+ * {@code --server-pids P1,P2}, the {@code RESULT} line also gives the CPU time this generator and
+ * those server processes spent during the measurement ({@code clientCpuMs}, {@code serverCpuMs},
+ * from {@code /proc}; -1 when unknown), so a table can show which side the CPU went to.
+ * {@code --client-engine conscrypt} runs the client on Conscrypt instead of the JDK's engine.</p>
  *
  * <p>Run by hand: {@code java -cp 'bench/target/dynsni-bench.jar:bench/target/lib/*'
  * dev.dynsni.bench.LoadGenerator --port 8443 --threads 16 --seconds 10 --protocol TLSv1.3
@@ -45,7 +50,22 @@ public final class LoadGenerator
      */
     static TlsClient client(String protocol, int timeoutMillis)
     {
-        TlsClient client = TlsClient.trustingAnyCertificate().protocols(protocol).applicationProtocols("http/1.1").timeoutMillis(timeoutMillis);
+        return client(protocol, timeoutMillis, "jsse");
+    }
+
+    /**
+     * @param engine {@code jsse} (the JDK's TLS client) or {@code conscrypt} (BoringSSL's, which
+     *               spends less CPU per handshake, leaving more of a shared machine to the server)
+     */
+    static TlsClient client(String protocol, int timeoutMillis, String engine)
+    {
+        TlsClient client = switch (engine)
+        {
+            case "jsse" -> TlsClient.trustingAnyCertificate();
+            case "conscrypt" -> TlsClient.trustingAnyCertificate(Conscrypt.newProvider());
+            default -> throw new IllegalArgumentException("--client-engine must be jsse or conscrypt, not " + engine);
+        };
+        client = client.protocols(protocol).applicationProtocols("http/1.1").timeoutMillis(timeoutMillis);
         return TLS12.equals(protocol) ? client.cipherSuites(TLS12_CIPHER) : client;
     }
 
@@ -68,8 +88,15 @@ public final class LoadGenerator
         int bucketMillis = args.integer("bucket-millis", 100);
         int timeoutMillis = args.integer("timeout-millis", 10000);
         java.nio.file.Path stopFile = args.get("stop-file", null) == null ? null : java.nio.file.Path.of(args.get("stop-file", null));
+        List<Long> serverPids = new ArrayList<>();
+        for (String pid : args.get("server-pids", "").split(","))
+        {
+            if (!pid.isBlank())
+                serverPids.add(Long.parseLong(pid.trim()));
+        }
+        List<Long> selfPid = List.of(ProcessHandle.current().pid());
 
-        TlsClient tls = client(protocol, timeoutMillis);
+        TlsClient tls = client(protocol, timeoutMillis, args.get("client-engine", "jsse"));
         Zipf zipf = zipfExponent > 0 ? new Zipf(tenants, zipfExponent) : null;
         String runId = Long.toHexString(ThreadLocalRandom.current().nextLong() & 0xFFFFFFFFFFFFL);
         AtomicLong issued = new AtomicLong();
@@ -99,6 +126,27 @@ public final class LoadGenerator
             watcher.start();
         }
         long measureEpochMillis = System.currentTimeMillis() + (measureNanos - startNanos) / 1_000_000;
+        // CPU of both sides at the start of the measurement, sampled when the warm-up ends
+        long[] cpuAtStart = {-1, -1};
+        Thread cpuSampler = new Thread(() ->
+        {
+            long wait = measureNanos - System.nanoTime();
+            if (wait > 0)
+            {
+                try
+                {
+                    Thread.sleep(wait / 1_000_000, (int)(wait % 1_000_000));
+                }
+                catch (InterruptedException x)
+                {
+                    return;
+                }
+            }
+            cpuAtStart[0] = ProcessCpu.nanos(selfPid);
+            cpuAtStart[1] = serverPids.isEmpty() ? -1 : ProcessCpu.nanos(serverPids);
+        }, "cpu-sampler");
+        cpuSampler.setDaemon(true);
+        cpuSampler.start();
 
         Worker[] workers = new Worker[threads];
         for (int t = 0; t < threads; t++)
@@ -163,6 +211,11 @@ public final class LoadGenerator
             worker.thread.join();
         }
         long finishedNanos = System.nanoTime();
+        long clientCpuAtEnd = ProcessCpu.nanos(selfPid);
+        long serverCpuAtEnd = serverPids.isEmpty() ? -1 : ProcessCpu.nanos(serverPids);
+        cpuSampler.join(1000);
+        long clientCpuMs = cpuAtStart[0] < 0 || clientCpuAtEnd < 0 ? -1 : (clientCpuAtEnd - cpuAtStart[0]) / 1_000_000;
+        long serverCpuMs = cpuAtStart[1] < 0 || serverCpuAtEnd < 0 ? -1 : (serverCpuAtEnd - cpuAtStart[1]) / 1_000_000;
         double measuredSeconds = ((count > 0 ? finishedNanos : Math.min(finishedNanos, stopAt.get())) - measureNanos) / 1e9;
 
         long ok = 0;
@@ -190,9 +243,9 @@ public final class LoadGenerator
                 firstError = worker.firstError;
         }
         long[] sorted = Stats.sorted(latencies);
-        System.out.printf(Locale.ROOT, "RESULT ok=%d all=%d failed=%d seconds=%.3f rate=%.1f p50us=%d p99us=%d p999us=%d startEpochMs=%d endEpochMs=%d%n",
+        System.out.printf(Locale.ROOT, "RESULT ok=%d all=%d failed=%d seconds=%.3f rate=%.1f p50us=%d p99us=%d p999us=%d startEpochMs=%d endEpochMs=%d clientCpuMs=%d serverCpuMs=%d%n",
             ok, all.get(), failed, measuredSeconds, (ok + (randomNames ? failed : 0)) / measuredSeconds, Stats.percentile(sorted, 50), Stats.percentile(sorted, 99),
-            Stats.percentile(sorted, 99.9), measureEpochMillis, measureEpochMillis + (long)(measuredSeconds * 1000));
+            Stats.percentile(sorted, 99.9), measureEpochMillis, measureEpochMillis + (long)(measuredSeconds * 1000), clientCpuMs, serverCpuMs);
         System.out.println("BUCKETS " + bucketMillis + " " + Arrays.toString(buckets).replaceAll("[\\[\\] ]", ""));
         System.out.println("FAILEDBUCKETS " + bucketMillis + " " + Arrays.toString(failedBuckets).replaceAll("[\\[\\] ]", ""));
         if (firstError != null)

@@ -25,10 +25,16 @@ final class ServerProcess implements AutoCloseable
 
     static ServerProcess start(BenchConfig config, String name, List<String> serverArgs) throws Exception
     {
+        return start(config, name, Jvm.java(), serverArgs);
+    }
+
+    /** @param java the {@code java} executable of the server's JVM */
+    static ServerProcess start(BenchConfig config, String name, String java, List<String> serverArgs) throws Exception
+    {
         List<String> jvmOptions = new ArrayList<>(config.serverJvmOptions);
         // what the change feed does (a gap, its catch-up) is logged at INFO: table 11 reads it
         jvmOptions.add("-Dorg.slf4j.simpleLogger.log.dev.dynsni.core.store.JdbcCertificateStore=info");
-        Jvm jvm = Jvm.start(config.logDir, name, jvmOptions, BenchServer.class.getName(), serverArgs);
+        Jvm jvm = Jvm.start(config.logDir, name, java, jvmOptions, BenchServer.class.getName(), serverArgs);
         try
         {
             Map<String, String> ready = Jvm.fields(jvm.awaitLine("READY", 60_000));
@@ -46,11 +52,11 @@ final class ServerProcess implements AutoCloseable
         return staticServer(config, keystore, "jsse");
     }
 
-    /** @param engine {@code jsse} or {@code conscrypt} */
+    /** @param engine {@code jsse}, {@code conscrypt} or {@code jdk25} (JSSE on the JDK of {@code BENCH_JDK25_HOME}) */
     static ServerProcess staticServer(BenchConfig config, Path keystore, String engine) throws Exception
     {
         List<String> args = new ArrayList<>(List.of("--mode", "static", "--keystore", keystore.toString(), "--password", BenchData.PASSWORD));
-        return start(config, "server-static-" + engine, withEngine(args, engine));
+        return start(config, "server-static-" + engine, java(config, engine), withEngine(args, engine));
     }
 
     static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries) throws Exception
@@ -58,7 +64,7 @@ final class ServerProcess implements AutoCloseable
         return dynamic(config, name, schema, redisPrefix, cacheEntries, "jsse");
     }
 
-    /** @param engine {@code jsse} or {@code conscrypt} */
+    /** @param engine {@code jsse}, {@code conscrypt} or {@code jdk25} */
     static ServerProcess dynamic(BenchConfig config, String name, String schema, String redisPrefix, long cacheEntries, String engine) throws Exception
     {
         return dynamic(config, name, config.jdbcUrl, schema, redisPrefix == null ? null : config.redisAddress, "single", redisPrefix, cacheEntries, engine);
@@ -74,16 +80,25 @@ final class ServerProcess implements AutoCloseable
         List<String> args = new ArrayList<>(List.of("--mode", "dynamic", "--jdbc-url", jdbcUrl, "--schema", schema, "--cache", Long.toString(cacheEntries)));
         if (redisAddress != null)
             args.addAll(List.of("--redis", redisAddress, "--redis-mode", redisMode, "--prefix", redisPrefix));
-        return start(config, "jsse".equals(engine) ? name : name + "-" + engine, withEngine(args, engine));
+        return start(config, "jsse".equals(engine) ? name : name + "-" + engine, java(config, engine), withEngine(args, engine));
     }
 
     private static List<String> withEngine(List<String> args, String engine)
     {
         if ("conscrypt".equals(engine))
             args.addAll(List.of("--provider", "Conscrypt"));
-        else if (!"jsse".equals(engine))
-            throw new IllegalArgumentException("unknown engine " + engine + " (BENCH_ENGINES: jsse, conscrypt)");
+        else if (!"jsse".equals(engine) && !JDK25.equals(engine))
+            throw new IllegalArgumentException("unknown engine " + engine + " (BENCH_ENGINES: jsse, conscrypt, jdk25)");
         return args;
+    }
+
+    /** The engine that runs JSSE on the JDK of {@code BENCH_JDK25_HOME}. */
+    static final String JDK25 = "jdk25";
+
+    /** @return the {@code java} executable of the engine's server JVM */
+    static String java(BenchConfig config, String engine)
+    {
+        return JDK25.equals(engine) ? config.jdk25Java().toString() : Jvm.java();
     }
 
     /** @return the server JVM's process id, to read its CPU time */

@@ -8,6 +8,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.security.Provider;
 import java.security.cert.X509Certificate;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,7 +63,12 @@ public final class TlsClient
 
     private static TlsClient create(TrustManager[] trustManagers)
     {
-        return new TlsClient(trustManagers, newContext(trustManagers, false), false, null, null, new String[]{"h2", "http/1.1"}, false, 10_000);
+        return create(trustManagers, null);
+    }
+
+    private static TlsClient create(TrustManager[] trustManagers, Provider provider)
+    {
+        return new TlsClient(trustManagers, newContext(trustManagers, false, provider), false, null, null, new String[]{"h2", "http/1.1"}, false, 10_000);
     }
 
     /** A client that trusts certificates issued by these CAs only. */
@@ -93,6 +99,15 @@ public final class TlsClient
     public static TlsClient trustingAnyCertificate()
     {
         return create(new TrustManager[]{new TrustAll()});
+    }
+
+    /**
+     * {@link #trustingAnyCertificate()} on another JCA provider's TLS engine (e.g. Conscrypt's, a
+     * cheaper client for load generation).
+     */
+    public static TlsClient trustingAnyCertificate(Provider provider)
+    {
+        return create(new TrustManager[]{new TrustAll()}, provider);
     }
 
     /** @return a PKCS12 trust store holding the CAs */
@@ -327,9 +342,15 @@ public final class TlsClient
 
     private static SSLContext newContext(TrustManager[] trustManagers, boolean resume)
     {
+        return newContext(trustManagers, resume, null);
+    }
+
+    /** @param provider the JCA provider of the TLS engine; null for the JDK's default */
+    private static SSLContext newContext(TrustManager[] trustManagers, boolean resume, Provider provider)
+    {
         try
         {
-            SSLContext context = SSLContext.getInstance("TLS");
+            SSLContext context = provider == null ? SSLContext.getInstance("TLS") : SSLContext.getInstance("TLS", provider);
             context.init(null, trustManagers, null);
             if (!resume)
                 context.getClientSessionContext().setSessionCacheSize(1);
