@@ -28,6 +28,8 @@ import dev.dynsni.core.Secrets;
 import dev.dynsni.core.Setting;
 import dev.dynsni.core.Settings;
 import dev.dynsni.core.Stores;
+import dev.dynsni.core.acme.AcmeChallenges;
+import dev.dynsni.core.acme.OnDemandIssuance;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.ManagedOperation;
@@ -80,6 +82,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private volatile CertificateResolver resolver;
     private volatile String engine = "JSSE";
     private HostIndex hostIndex;
+    private final AcmeStatistics acmeStatistics = new AcmeStatistics();
+    private AcmeChallenges configuredChallenges;
+    private OnDemandIssuance configuredIssuance;
 
     public DynamicSniSslContextFactory()
     {
@@ -126,6 +131,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         statistics.setHostIndex(index);
         CertificateResolver resolver = new CertificateResolver(store, index, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
+        startAcme(resolver);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
@@ -165,6 +171,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (deployedNames != null && contains(deployedNames))
             removeBean(deployedNames);
         removeBean(statistics);
+        removeBean(acmeStatistics);
         if (store != null)
         {
             removeBean(store);
@@ -176,6 +183,31 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (rebuildScheduler != null)
             rebuildScheduler.shutdownNow();
         rebuildScheduler = null;
+    }
+
+    /**
+     * ACME on when {@code acme.directoryUrl} is set, or when an embedding gave the two contracts
+     * ({@link #setAcmeChallenges}, {@link #setOnDemandIssuance}): the resolver then answers
+     * validations and asks for certificates of names that have none.
+     */
+    private void startAcme(CertificateResolver resolver)
+    {
+        AcmeChallenges challenges = configuredChallenges;
+        OnDemandIssuance issuance = configuredIssuance;
+        if (challenges == null && issuance == null && !isSet(Setting.ACME_DIRECTORY_URL))
+            return;
+        if (challenges == null || issuance == null)
+            throw new IllegalStateException("ACME needs both the challenges and the issuance of one ACME service: " +
+                (challenges == null ? "setAcmeChallenges" : "setOnDemandIssuance") + " was not given");
+        resolver.setAcme(new OnDemandAcme(challenges, issuance, getAcmeWaitMillis(), acmeStatistics));
+        addBean(acmeStatistics, false);
+        LOG.info("ACME on directory={} challengeType={} waitMillis={}", getAcmeDirectoryUrl(), getAcmeChallengeType(), getAcmeWaitMillis());
+    }
+
+    /** @return whether ACME answers validations and issues certificates (set, or started) */
+    boolean isAcmeConfigured()
+    {
+        return configuredChallenges != null || isSet(Setting.ACME_DIRECTORY_URL);
     }
 
     /**
@@ -369,6 +401,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         return engine;
     }
 
+    @ManagedAttribute("ACME challenges answered and issuance asked for by handshakes")
+    public AcmeStatistics getAcmeStatistics()
+    {
+        return acmeStatistics;
+    }
+
     @ManagedAttribute("Resolution statistics")
     public DynamicSniStatistics getStatistics()
     {
@@ -423,6 +461,25 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     public HostedNames getDeployedNames()
     {
         return deployedNames;
+    }
+
+    /**
+     * The ACME challenges this node answers (tls-alpn-01 on the TLS port, http-01 through
+     * {@link AcmeChallengeHandler}), for an embedding that runs its own ACME service; with
+     * {@code acme.directoryUrl} set and none given, the factory builds one. Give
+     * {@link #setOnDemandIssuance} too.
+     */
+    public void setAcmeChallenges(AcmeChallenges challenges)
+    {
+        checkStopped();
+        this.configuredChallenges = challenges;
+    }
+
+    /** What a handshake for a name without a certificate asks for one; see {@link #setAcmeChallenges}. */
+    public void setOnDemandIssuance(OnDemandIssuance issuance)
+    {
+        checkStopped();
+        this.configuredIssuance = issuance;
     }
 
     /** For tests: the clock of the in-process caches. */

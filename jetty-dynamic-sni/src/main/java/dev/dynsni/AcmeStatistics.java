@@ -1,0 +1,124 @@
+package dev.dynsni;
+
+import java.util.concurrent.atomic.LongAdder;
+
+import dev.dynsni.core.acme.OnDemandIssuance;
+import org.eclipse.jetty.util.annotation.ManagedAttribute;
+import org.eclipse.jetty.util.annotation.ManagedObject;
+import org.eclipse.jetty.util.annotation.ManagedOperation;
+
+/**
+ * Counters of the ACME work seen from the serving side (challenges answered, issuance asked for
+ * by handshakes), exposed over JMX next to {@link DynamicSniStatistics}. The orders themselves
+ * (started, succeeded, failed, rate-limited, permission answers) are counted by the ACME service,
+ * a bean of its own. Cumulative since start; updates are lock-free.
+ */
+@ManagedObject("ACME challenges answered and on-demand issuance asked for by handshakes")
+public class AcmeStatistics
+{
+    final LongAdder tlsAlpn01Validations = new LongAdder();
+    final LongAdder tlsAlpn01Answered = new LongAdder();
+    final LongAdder tlsAlpn01Refused = new LongAdder();
+    final LongAdder http01Requests = new LongAdder();
+    final LongAdder http01Answered = new LongAdder();
+    final LongAdder issuanceRequests = new LongAdder();
+    final LongAdder issued = new LongAdder();
+    final LongAdder denied = new LongAdder();
+    final LongAdder deferred = new LongAdder();
+    final LongAdder failed = new LongAdder();
+    final LongAdder waitsExpired = new LongAdder();
+    final LongAdder servedAfterIssuance = new LongAdder();
+
+    void count(OnDemandIssuance.Result result)
+    {
+        switch (result)
+        {
+            case ISSUED -> issued.increment();
+            case DENIED -> denied.increment();
+            case DEFERRED -> deferred.increment();
+            default -> failed.increment();
+        }
+    }
+
+    @ManagedAttribute("TLS connections offering ALPN acme-tls/1 (tls-alpn-01 validations)")
+    public long getTlsAlpn01Validations()
+    {
+        return tlsAlpn01Validations.sum();
+    }
+
+    @ManagedAttribute("tls-alpn-01 validations answered with a challenge certificate")
+    public long getTlsAlpn01Answered()
+    {
+        return tlsAlpn01Answered.sum();
+    }
+
+    @ManagedAttribute("tls-alpn-01 validations refused: no challenge pending for the name")
+    public long getTlsAlpn01Refused()
+    {
+        return tlsAlpn01Refused.sum();
+    }
+
+    @ManagedAttribute("Requests for /.well-known/acme-challenge/ (http-01)")
+    public long getHttp01Requests()
+    {
+        return http01Requests.sum();
+    }
+
+    @ManagedAttribute("http-01 requests answered with a key authorization")
+    public long getHttp01Answered()
+    {
+        return http01Answered.sum();
+    }
+
+    @ManagedAttribute("Handshakes for a name without a certificate that asked for one")
+    public long getIssuanceRequests()
+    {
+        return issuanceRequests.sum();
+    }
+
+    @ManagedAttribute("Issuance requests answered ISSUED")
+    public long getIssued()
+    {
+        return issued.sum();
+    }
+
+    @ManagedAttribute("Issuance requests answered DENIED (permission)")
+    public long getDenied()
+    {
+        return denied.sum();
+    }
+
+    @ManagedAttribute("Issuance requests answered DEFERRED (budget, backoff, unhealthy stores)")
+    public long getDeferred()
+    {
+        return deferred.sum();
+    }
+
+    @ManagedAttribute("Issuance requests answered FAILED")
+    public long getFailed()
+    {
+        return failed.sum();
+    }
+
+    @ManagedAttribute("Connections whose wait for a new certificate ended before it arrived (they got the unknown-host policy)")
+    public long getWaitsExpired()
+    {
+        return waitsExpired.sum();
+    }
+
+    @ManagedAttribute("Connections served a certificate issued while they waited")
+    public long getServedAfterIssuance()
+    {
+        return servedAfterIssuance.sum();
+    }
+
+    @ManagedOperation(value = "Resets the counters", impact = "ACTION")
+    public void reset()
+    {
+        for (LongAdder adder : new LongAdder[]{tlsAlpn01Validations, tlsAlpn01Answered, tlsAlpn01Refused, http01Requests, http01Answered, issuanceRequests, issued,
+            denied, deferred, failed, waitsExpired, servedAfterIssuance})
+        {
+            adder.reset();
+        }
+    }
+}
