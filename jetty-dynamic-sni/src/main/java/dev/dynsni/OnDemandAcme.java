@@ -86,8 +86,18 @@ final class OnDemandAcme
                 statistics.tlsAlpn01Refused.increment();
                 return null;
             }
-            statistics.tlsAlpn01Answered.increment();
-            return responder.newEngine(host, d);
+            try
+            {
+                SSLEngine engine = responder.newEngine(host, d);
+                statistics.tlsAlpn01Answered.increment();
+                return engine;
+            }
+            catch (Throwable x)
+            {
+                statistics.tlsAlpn01Refused.increment();
+                LOG.warn("Cannot answer a tls-alpn-01 validation sni={} reason={}", host, String.valueOf(x));
+                return null;
+            }
         });
     }
 

@@ -7,9 +7,9 @@ import java.security.Principal;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
-import java.security.spec.ECGenParameterSpec;
 import java.time.Duration;
 import java.util.HexFormat;
+import java.util.concurrent.CompletableFuture;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
@@ -36,13 +36,14 @@ import org.shredzone.acme4j.util.CertificateUtils;
  * manager never sees one), and a validation connection never gets a tenant certificate (this key
  * manager knows nothing else).</p>
  *
- * <p>One key pair per node (EC P-256, made at start, never stored): the CA checks only the
+ * <p>One key pair per node (RSA 2048, as acme4j signs with SHA256withRSA; made at start, never
+ * stored): the CA checks only the
  * certificate's name and extension. Challenge certificates are made once per (host, digest) and
  * kept one minute: the CA connects a few times per validation, from several places.</p>
  *
  * <p>Thread-safety: every method may be called from many threads; {@link #newEngine} is pure
  * memory and CPU (the certificate of a new digest is signed on the calling thread: about a
- * millisecond).</p>
+ * millisecond; the first validation after start may wait for the key pair).</p>
  */
 final class TlsAlpn01Responder
 {
@@ -50,7 +51,8 @@ final class TlsAlpn01Responder
     static final String ACME_TLS_1 = "acme-tls/1";
     private static final String ALIAS_PREFIX = "acme-tls-alpn-01|";
 
-    private final KeyPair keyPair;
+    /** Made on a background thread at start: an RSA key takes a few hundred milliseconds. */
+    private final CompletableFuture<KeyPair> keyPair = CompletableFuture.supplyAsync(TlsAlpn01Responder::newKeyPair);
     private final SSLContext context;
     /** Challenge certificates by alias ({@code prefix|host|digest}). */
     private final Cache<String, X509Certificate> certificates = Caffeine.newBuilder().expireAfterWrite(Duration.ofMinutes(1)).maximumSize(10_000).build();
@@ -61,15 +63,26 @@ final class TlsAlpn01Responder
     {
         try
         {
-            KeyPairGenerator generator = KeyPairGenerator.getInstance("EC");
-            generator.initialize(new ECGenParameterSpec("secp256r1"));
-            keyPair = generator.generateKeyPair();
             context = SSLContext.getInstance("TLS", "SunJSSE");
             context.init(new KeyManager[]{new ChallengeKeyManager()}, null, new SecureRandom());
         }
         catch (Exception x)
         {
             throw new IllegalStateException("cannot set up the tls-alpn-01 responder", x);
+        }
+    }
+
+    private static KeyPair newKeyPair()
+    {
+        try
+        {
+            KeyPairGenerator generator = KeyPairGenerator.getInstance("RSA");
+            generator.initialize(2048);
+            return generator.generateKeyPair();
+        }
+        catch (Exception x)
+        {
+            throw new IllegalStateException("cannot make the tls-alpn-01 key pair", x);
         }
     }
 
@@ -103,11 +116,11 @@ final class TlsAlpn01Responder
     {
         try
         {
-            return CertificateUtils.createTlsAlpn01Certificate(keyPair, Identifier.dns(host), digest);
+            return CertificateUtils.createTlsAlpn01Certificate(keyPair.join(), Identifier.dns(host), digest);
         }
         catch (Exception x)
         {
-            throw new IllegalStateException("cannot make the tls-alpn-01 certificate of " + host, x);
+            throw new IllegalStateException("cannot make the tls-alpn-01 certificate of " + host + ": " + x, x);
         }
     }
 
@@ -117,7 +130,7 @@ final class TlsAlpn01Responder
         @Override
         public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine)
         {
-            if (!"EC".equals(keyType) || engine == null)
+            if (!"RSA".equals(keyType) || engine == null)
                 return null;
             String alias = engines.getIfPresent(engine);
             return alias != null && certificates.getIfPresent(alias) != null ? alias : null;
@@ -133,7 +146,7 @@ final class TlsAlpn01Responder
         @Override
         public PrivateKey getPrivateKey(String alias)
         {
-            return alias != null && alias.startsWith(ALIAS_PREFIX) ? keyPair.getPrivate() : null;
+            return alias != null && alias.startsWith(ALIAS_PREFIX) ? keyPair.join().getPrivate() : null;
         }
 
         @Override
