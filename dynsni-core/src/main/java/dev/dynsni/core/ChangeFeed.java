@@ -16,6 +16,11 @@ public final class ChangeFeed
 {
     /** The PostgreSQL channel every node LISTENs on. */
     public static final String CHANNEL = "dynsni_changes";
+    /**
+     * The PostgreSQL channel on which a change of the pending ACME challenges is announced (payload:
+     * the schema); nodes then re-read the challenges (schema V4, {@code acme_challenge}).
+     */
+    public static final String ACME_CHALLENGE_CHANNEL = "dynsni_acme_challenges";
     /** The name of a change that concerns every stored name. */
     public static final String EVICT_ALL = "*";
     private static final char SEPARATOR = '|';

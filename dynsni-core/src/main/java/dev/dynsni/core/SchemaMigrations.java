@@ -17,7 +17,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Versioned schema migrations, applied in order, each once, under a PostgreSQL advisory lock so that
  * nodes starting together do not race. Scripts live in {@code dev/dynsni/db/V<n>__<name>.sql} and
- * use {@code ${schema}} for the schema name and {@code ${channel}} for {@link ChangeFeed#CHANNEL}.
+ * use {@code ${schema}} for the schema name, {@code ${channel}} for {@link ChangeFeed#CHANNEL} and
+ * {@code ${challengeChannel}} for {@link ChangeFeed#ACME_CHALLENGE_CHANNEL} (Flyway placeholders).
  *
  * <p>Flyway would do the same but brings a large dependency set into every Jetty that loads the
  * module; the schema is a handful of statements, so a small runner is used instead.</p>
@@ -28,7 +29,7 @@ public final class SchemaMigrations
     private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
 
     /** The migrations, in order; the index + 1 is the version. */
-    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql");
+    static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql", "V4__acme.sql");
 
     private SchemaMigrations()
     {
@@ -64,7 +65,8 @@ public final class SchemaMigrations
             for (int version = current + 1; version <= SCRIPTS.size(); version++)
             {
                 String script = SCRIPTS.get(version - 1);
-                statement.execute(load(script).replace("${schema}", schema).replace("${channel}", ChangeFeed.CHANNEL));
+                statement.execute(load(script).replace("${schema}", schema).replace("${channel}", ChangeFeed.CHANNEL)
+                    .replace("${challengeChannel}", ChangeFeed.ACME_CHALLENGE_CHANNEL));
                 try (PreparedStatement insert = connection.prepareStatement("INSERT INTO " + schema + ".schema_version (version, script) VALUES (?, ?)"))
                 {
                     insert.setInt(1, version);
