@@ -82,7 +82,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private volatile CertificateResolver resolver;
     private volatile String engine = "JSSE";
     private HostIndex hostIndex;
-    private final AcmeStatistics acmeStatistics = new AcmeStatistics();
+    private final AcmeHandshakeStatistics acmeStatistics = new AcmeHandshakeStatistics();
     private AcmeChallenges configuredChallenges;
     private OnDemandIssuance configuredIssuance;
 
@@ -402,7 +402,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     }
 
     @ManagedAttribute("ACME challenges answered and issuance asked for by handshakes")
-    public AcmeStatistics getAcmeStatistics()
+    public AcmeHandshakeStatistics getAcmeStatistics()
     {
         return acmeStatistics;
     }

@@ -37,7 +37,7 @@ final class OnDemandAcme
     private final AcmeChallenges challenges;
     private final OnDemandIssuance issuance;
     private final long waitMillis;
-    private final AcmeStatistics statistics;
+    private final AcmeHandshakeStatistics statistics;
     private final TlsAlpn01Responder responder = new TlsAlpn01Responder();
     /** Change events awaited by connections whose host was just issued a certificate, by host. */
     private final Cache<String, CompletableFuture<Void>> changes;
@@ -45,7 +45,7 @@ final class OnDemandAcme
     /**
      * @param waitMillis the longest a connection waits for a new certificate ({@code acme.waitMillis})
      */
-    OnDemandAcme(AcmeChallenges challenges, OnDemandIssuance issuance, long waitMillis, AcmeStatistics statistics)
+    OnDemandAcme(AcmeChallenges challenges, OnDemandIssuance issuance, long waitMillis, AcmeHandshakeStatistics statistics)
     {
         this.challenges = challenges;
         this.issuance = issuance;

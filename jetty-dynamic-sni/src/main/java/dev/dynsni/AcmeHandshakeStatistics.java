@@ -14,7 +14,7 @@ import org.eclipse.jetty.util.annotation.ManagedOperation;
  * a bean of its own. Cumulative since start; updates are lock-free.
  */
 @ManagedObject("ACME challenges answered and on-demand issuance asked for by handshakes")
-public class AcmeStatistics
+public class AcmeHandshakeStatistics
 {
     final LongAdder tlsAlpn01Validations = new LongAdder();
     final LongAdder tlsAlpn01Answered = new LongAdder();
