@@ -2,10 +2,7 @@ package dev.dynsni;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.BitSet;
-import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.SNIHostName;
 
@@ -58,12 +55,6 @@ import javax.net.ssl.SNIHostName;
  * JSSE's size limit or beyond the {@code maxBytes} this parser was given; {@link Status#MALFORMED}
  * every other refusal.</p>
  *
- * <p><b>ALPN.</b> A complete ClientHello ({@link Status#SNI}, {@link Status#NO_SNI}) also tells the
- * protocols of its {@code application_layer_protocol_negotiation} extension (16), so the prefetch
- * can tell an ACME validation ({@code acme-tls/1}) from a tenant's connection. Informational: it
- * never changes the status, and an extension that cannot be decoded tells no protocol (JSSE then
- * refuses the ClientHello itself).</p>
- *
  * <p>Not thread-safe: one connection, one reader at a time. Never throws from {@link #resume}:
  * an unexpected error is answered with {@link Status#MALFORMED}.</p>
  */
@@ -97,9 +88,6 @@ final class ClientHelloParser
     private static final int HANDSHAKE_CLIENT_HELLO = 1;
     private static final int HANDSHAKE_HEADER_LENGTH = 4;
     private static final int EXTENSION_SERVER_NAME = 0;
-    private static final int EXTENSION_ALPN = 16;
-    /** The most ALPN protocols a result lists; a client offering more has the first ones kept. */
-    public static final int MAX_ALPN_PROTOCOLS = 16;
     private static final int NAME_TYPE_HOST_NAME = 0;
     private static final int MAX_SESSION_ID = 32;
 
@@ -121,34 +109,28 @@ final class ClientHelloParser
     }
 
     /**
-     * A parse result: a status, for {@link Status#SNI} the host name, and for a complete ClientHello
-     * the ALPN protocols it offers.
+     * A parse result: a status, and for {@link Status#SNI} the host name.
      */
     public static final class Result
     {
-        public static final Result NEED_MORE = new Result(Status.NEED_MORE, null, List.of());
-        public static final Result NO_SNI = new Result(Status.NO_SNI, null, List.of());
-        public static final Result NOT_TLS = new Result(Status.NOT_TLS, null, List.of());
-        public static final Result TOO_BIG = new Result(Status.TOO_BIG, null, List.of());
-        public static final Result MALFORMED = new Result(Status.MALFORMED, null, List.of());
+        public static final Result NEED_MORE = new Result(Status.NEED_MORE, null);
+        public static final Result NO_SNI = new Result(Status.NO_SNI, null);
+        public static final Result NOT_TLS = new Result(Status.NOT_TLS, null);
+        public static final Result TOO_BIG = new Result(Status.TOO_BIG, null);
+        public static final Result MALFORMED = new Result(Status.MALFORMED, null);
 
         private final Status status;
         private final String host;
-        private final List<String> alpnProtocols;
 
-        private Result(Status status, String host, List<String> alpnProtocols)
+        private Result(Status status, String host)
         {
             this.status = status;
             this.host = host;
-            this.alpnProtocols = alpnProtocols;
         }
 
-        /** A complete ClientHello: {@link Status#SNI} with a host, else {@link Status#NO_SNI}. */
-        static Result complete(String host, List<String> alpnProtocols)
+        static Result sni(String host)
         {
-            if (host == null && alpnProtocols.isEmpty())
-                return NO_SNI;
-            return new Result(host == null ? Status.NO_SNI : Status.SNI, host, alpnProtocols);
+            return new Result(Status.SNI, host);
         }
 
         public Status status()
@@ -165,16 +147,6 @@ final class ClientHelloParser
             return host;
         }
 
-        /**
-         * @return the protocols of the client's ALPN extension in its order, decoded as ISO-8859-1
-         *     (as the JDK does), at most {@link #MAX_ALPN_PROTOCOLS}; empty without the extension,
-         *     when it is malformed, and for results other than {@link Status#SNI} and {@link Status#NO_SNI}
-         */
-        public List<String> alpnProtocols()
-        {
-            return alpnProtocols;
-        }
-
         /** @return whether more bytes could change the answer */
         public boolean isFinal()
         {
@@ -184,16 +156,15 @@ final class ClientHelloParser
         @Override
         public boolean equals(Object o)
         {
-            return o instanceof Result r && r.status == status && Objects.equals(r.host, host) && r.alpnProtocols.equals(alpnProtocols);
+            return o instanceof Result r && r.status == status && Objects.equals(r.host, host);
         }
 
         @Override
         public int hashCode()
         {
-            return Objects.hash(status, host, alpnProtocols);
+            return status.hashCode() * 31 + (host == null ? 0 : host.hashCode());
         }
 
-        /** @return the status and host, as the tests' tables write them ({@code SNI(host)}, {@code NO_SNI}) */
         @Override
         public String toString()
         {
@@ -249,8 +220,6 @@ final class ClientHelloParser
     private BitSet extensionTypes;
     private byte[] serverName;
     private int serverNameHave;
-    private byte[] alpn;
-    private int alpnHave;
 
     /**
      * @param maxBytes the most bytes of the stream read before answering {@link Status#TOO_BIG}
@@ -538,11 +507,6 @@ final class ClientHelloParser
                         buf.get(p, serverName, serverNameHave, n);
                         serverNameHave += n;
                     }
-                    else if (extensionType == EXTENSION_ALPN)
-                    {
-                        buf.get(p, alpn, alpnHave, n);
-                        alpnHave += n;
-                    }
                 }
                 default ->
                 {
@@ -670,11 +634,6 @@ final class ClientHelloParser
                     serverName = new byte[length];
                     serverNameHave = 0;
                 }
-                else if (extensionType == EXTENSION_ALPN)
-                {
-                    alpn = new byte[length];
-                    alpnHave = 0;
-                }
                 if (length == 0)
                     endOfExtension();
                 else
@@ -719,7 +678,7 @@ final class ClientHelloParser
                 if (decoded == Result.MALFORMED)
                     result = Result.MALFORMED;
                 else
-                    result = Result.complete((String)decoded, alpn == null ? List.of() : alpnProtocols(alpn));
+                    result = decoded == null ? Result.NO_SNI : Result.sni((String)decoded);
             }
             case EXTENSIONS_LENGTH ->
             {
@@ -791,30 +750,6 @@ final class ClientHelloParser
             p += nameLength;
         }
         return host;
-    }
-
-    /**
-     * Decodes an ALPN extension (RFC 7301: a non-empty list of non-empty names of at most 255 bytes)
-     * as the JDK does (ISO-8859-1).
-     *
-     * @return the protocols, at most {@link #MAX_ALPN_PROTOCOLS}; empty when the extension is malformed
-     */
-    private static List<String> alpnProtocols(byte[] data)
-    {
-        if (data.length < 2 || u16(data, 0) != data.length - 2 || data.length == 2)
-            return List.of();
-        List<String> protocols = new ArrayList<>();
-        int p = 2;
-        while (p < data.length)
-        {
-            int length = data[p] & 0xFF;
-            if (length == 0 || data.length - p - 1 < length)
-                return List.of();
-            if (protocols.size() < MAX_ALPN_PROTOCOLS)
-                protocols.add(new String(data, p + 1, length, StandardCharsets.ISO_8859_1));
-            p += 1 + length;
-        }
-        return List.copyOf(protocols);
     }
 
     private static int u16(byte[] data, int index)

@@ -172,58 +172,6 @@ class ClientHelloParserTest
         assertEquals("NO_SNI", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk(null)), MAX).toString());
     }
 
-    @Test
-    void parse_alpnProtocols_listedInTheClientsOrder()
-    {
-        ClientHelloParser.Result jdk = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("jdk.example.com")), MAX);
-        assertEquals(List.of("h2", "http/1.1"), jdk.alpnProtocols());
-        byte[] acme = records(clientHello(List.of(serverName("0:" + HOST), alpn("acme-tls/1"))));
-        ClientHelloParser.Result validation = ClientHelloParser.parse(ByteBuffer.wrap(acme), MAX);
-        assertEquals("SNI(shop.example.com)", validation.toString());
-        assertEquals(List.of("acme-tls/1"), validation.alpnProtocols());
-        assertEquals(List.of(), ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(serverName("0:" + HOST))))), MAX).alpnProtocols());
-        ClientHelloParser.Result noSni = ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(alpn("acme-tls/1"))))), MAX);
-        assertEquals("NO_SNI", noSni.toString());
-        assertEquals(List.of("acme-tls/1"), noSni.alpnProtocols());
-    }
-
-    @Test
-    void parse_malformedAlpn_tellsNoProtocolAndKeepsTheStatus()
-    {
-        byte[] emptyName = extension(16, new byte[]{0, 1, 0});
-        byte[] overlong = extension(16, new byte[]{0, 3, 5, 'a', 'b'});
-        byte[] emptyList = extension(16, new byte[]{0, 0});
-        for (byte[] bad : List.of(emptyName, overlong, emptyList))
-        {
-            ClientHelloParser.Result result = ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(serverName("0:" + HOST), bad)))), MAX);
-            assertEquals("SNI(shop.example.com)", result.toString());
-            assertEquals(List.of(), result.alpnProtocols());
-        }
-        String[] many = new String[40];
-        Arrays.setAll(many, i -> "p" + i);
-        ClientHelloParser.Result capped = ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(alpn(many))))), MAX);
-        assertEquals(ClientHelloParser.MAX_ALPN_PROTOCOLS, capped.alpnProtocols().size());
-        assertEquals("p0", capped.alpnProtocols().get(0));
-    }
-
-    /** An ALPN extension (RFC 7301) offering the protocols. */
-    static byte[] alpn(String... protocols)
-    {
-        java.io.ByteArrayOutputStream list = new java.io.ByteArrayOutputStream();
-        for (String protocol : protocols)
-        {
-            byte[] name = protocol.getBytes(StandardCharsets.ISO_8859_1);
-            list.write(name.length);
-            list.writeBytes(name);
-        }
-        byte[] names = list.toByteArray();
-        byte[] data = new byte[names.length + 2];
-        data[0] = (byte)(names.length >>> 8);
-        data[1] = (byte)names.length;
-        System.arraycopy(names, 0, data, 2, names.length);
-        return extension(16, data);
-    }
-
     /** A server_name extension whose host_name is the UTF-8 encoding of the name (as a client might send a U-label). */
     static byte[] serverNameUtf8(String name)
     {
