@@ -340,8 +340,6 @@ say "TLS engine: $RUNNING"
 if [ "$ENGINE" = conscrypt ] && [ "${RUNNING#Conscrypt}" = "$RUNNING" ]; then
     say "--engine conscrypt was asked for but Conscrypt cannot run here: $(grep -m 1 'not Conscrypt' "$LOG" | sed 's/.*but //')"
 fi
-CONSCRYPT=false
-[ "${RUNNING#Conscrypt}" != "$RUNNING" ] && CONSCRYPT=true
 
 # Paths as typed from the current directory of the caller.
 if [ "$CALLER_DIR" = "$ROOT" ]; then CA="$PKI/ca.pem"; else CA="$ROOT/$PKI/ca.pem"; fi
@@ -375,7 +373,7 @@ fi
 cat <<EOF
 
   jetty-dynamic-sni demo ready: $TENANTS tenants (t1..t$TENANTS.$DOMAIN, t1..t$RSA also RSA, *.wild.$DOMAIN)$( [ "$WARS" -gt 0 ] && printf ', t1..t%s with a WAR of their own' "$WARS" )
-  TLS engine $RUNNING$( $CONSCRYPT && [ -n "$RSA_HOST" ] && printf ' (a client that verifies only RSA fails on the tenants with both keys there: README, Engines)' )
+  TLS engine $RUNNING
   Jetty ready ${JETTY_TIME}s after launch; total ${TOTAL_TIME}s (certificates ${GEN_TIME}s, import ${IMPORT_TIME}s)
   PostgreSQL $JDBC_URL (schema $SCHEMA), Redis $REDIS_URL
   Jetty base $BASE, log $LOG
@@ -384,7 +382,7 @@ cat <<EOF
 
     $CMD_H1
     $CMD_H2
-$( [ -n "$RSA_HOST" ] && ! $CONSCRYPT && printf '    %s\n' "$CMD_RSA" )
+$( [ -n "$RSA_HOST" ] && printf '    %s\n' "$CMD_RSA" )
     $CMD_WILD
     $CMD_421
     $CMD_OPENSSL
@@ -413,7 +411,7 @@ if $SMOKE; then
     }
     run "<h1>Tenant ${HOST%%.*} " "$CMD_H1"
     run "\"alpn\":\"h2\"" "$CMD_H2"
-    [ -n "$RSA_HOST" ] && ! $CONSCRYPT && run "\"keyType\":\"RSA" "$CMD_RSA"
+    [ -n "$RSA_HOST" ] && run "\"keyType\":\"RSA" "$CMD_RSA"
     run "\"sans\":\\[\"\\*.wild.$DOMAIN\"\\]" "$CMD_WILD"
     run "^421$" "$CMD_421"
     run "Verification: OK" "$CMD_OPENSSL"

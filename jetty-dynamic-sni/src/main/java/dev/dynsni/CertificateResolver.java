@@ -44,7 +44,9 @@ import org.slf4j.LoggerFactory;
  * prefetch hands the connection to TLS it leaves its answer here, keyed by the new engine
  * ({@link #handOver}); the key manager takes it back ({@link #resolve(SSLSession, SSLEngine)}) and
  * uses it when it is for the SNI the engine parsed, so a handshake reads each tier at most once,
- * whatever L1 evicted meanwhile. Every connection the prefetch hands over leaves an answer, also
+ * whatever L1 evicted meanwhile. The hand-over also carries the key types the client can verify, as
+ * its ClientHello said ({@link Resolution#keyTypes()}), for an engine that asks before it knows
+ * (Conscrypt). Every connection the prefetch hands over leaves an answer, also
  * "nothing resolved": for a name the prefetch did not look up, the key manager answers from L1 or by
  * the policy and never waits on a store. Answers are dropped when the handshake ends or its
  * connection closes ({@link #forgetHandOver}), and held with weak keys: an engine that never
@@ -76,8 +78,11 @@ final class CertificateResolver
         REJECT
     }
 
-    /** One handshake's answer: the normalised host (null without a valid SNI), what it is served, and why. */
-    record Resolution(String host, HostCredentials credentials, Outcome outcome)
+    /**
+     * One handshake's answer: the normalised host (null without a valid SNI), what it is served, why,
+     * and what the client can verify as its ClientHello said (null when no prefetch read it).
+     */
+    record Resolution(String host, HostCredentials credentials, Outcome outcome, ClientKeyTypes keyTypes)
     {
         /** @return the credential of the key type valid now, or null */
         Credential select(String keyType, long nowMillis)
@@ -87,7 +92,7 @@ final class CertificateResolver
     }
 
     /** What a prefetch learned before the engine existed; a null host: it resolved nothing. */
-    private record HandOver(String host, HostCredentials credentials, boolean gaveUp)
+    private record HandOver(String host, HostCredentials credentials, boolean gaveUp, ClientKeyTypes keyTypes)
     {
     }
 
@@ -244,14 +249,15 @@ final class CertificateResolver
      * hands to TLS leaves one, also when it resolved nothing (no, or an invalid, SNI; a ClientHello
      * it could not read): the key manager then answers from L1 or by policy and never waits on a store.
      *
-     * @param host   the normalised host the prefetch looked up, null when it looked nothing up
-     * @param gaveUp whether the lookup failed or timed out: the key manager must not wait again
+     * @param host     the normalised host the prefetch looked up, null when it looked nothing up
+     * @param gaveUp   whether the lookup failed or timed out: the key manager must not wait again
+     * @param keyTypes what the client can verify, as its ClientHello says; null when it was not read
      */
-    void handOver(SSLEngine engine, String host, HostCredentials credentials, boolean gaveUp)
+    void handOver(SSLEngine engine, String host, HostCredentials credentials, boolean gaveUp, ClientKeyTypes keyTypes)
     {
         Tables t = tables;
         if (t != null && engine != null)
-            t.put(engine, new HandOver(host, credentials, gaveUp));
+            t.put(engine, new HandOver(host, credentials, gaveUp, keyTypes));
     }
 
     /** The handshake of the engine ended (or its connection closed): drop what the prefetch left for it. */
@@ -283,17 +289,18 @@ final class CertificateResolver
         if (t == null)
             t = awaitTables();
         HandOver handed = engine == null || t == null ? null : t.take(engine);
+        ClientKeyTypes keyTypes = handed == null ? null : handed.keyTypes();
         String raw = requestedHost(session);
         if (raw == null)
         {
             statistics.noSni.increment();
-            return count(null, null, "no SNI");
+            return count(null, null, "no SNI", keyTypes);
         }
         String host = HostNames.normalize(raw);
         if (host == null)
         {
             statistics.invalidSni.increment();
-            return count(null, null, "invalid SNI");
+            return count(null, null, "invalid SNI", keyTypes);
         }
         HostCredentials found;
         if (t == null)
@@ -310,7 +317,7 @@ final class CertificateResolver
             if (found == null && a != null && isHosted(host))
                 a.requestOnly(host);
         }
-        return count(host, found, found == null ? "unknown host" : null);
+        return count(host, found, found == null ? "unknown host" : null, keyTypes);
     }
 
     /** @return the tables once built, waiting at most {@code lookupTimeoutMillis}; null if not by then */
@@ -492,7 +499,7 @@ final class CertificateResolver
         }
     }
 
-    private Resolution count(String host, HostCredentials found, String why)
+    private Resolution count(String host, HostCredentials found, String why, ClientKeyTypes keyTypes)
     {
         Outcome outcome = decide(host, found);
         if (found != null && outcome != Outcome.TENANT)
@@ -510,9 +517,9 @@ final class CertificateResolver
             LOG.debug("Handshake outcome={} sni={} reason={}", outcome, host, why);
         return switch (outcome)
         {
-            case TENANT -> new Resolution(host, found, outcome);
-            case DEFAULT -> new Resolution(host, defaultCredentials, outcome);
-            default -> new Resolution(host, null, outcome);
+            case TENANT -> new Resolution(host, found, outcome, keyTypes);
+            case DEFAULT -> new Resolution(host, defaultCredentials, outcome, keyTypes);
+            default -> new Resolution(host, null, outcome, keyTypes);
         };
     }
 

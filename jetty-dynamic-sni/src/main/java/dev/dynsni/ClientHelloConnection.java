@@ -75,6 +75,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     private int reads;
     private long lookupNanos;
     private String host;
+    private ClientKeyTypes keyTypes;
     private volatile HostCredentials found;
 
     ClientHelloConnection(PrefetchingSslConnectionFactory factory, Connector connector, EndPoint endPoint, PendingHandshake pending)
@@ -273,6 +274,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
 
     private void onClientHello(ClientHelloParser.Result result)
     {
+        keyTypes = result.keyTypes();
         switch (result.status())
         {
             case SNI ->
@@ -283,7 +285,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
                     statistics.invalidSni.increment();
                     handOverLater(State.READING);
                 }
-                else if (TlsAlpn01Responder.isValidation(result.alpnProtocols()))
+                else if (TlsAlpn01Responder.isValidation(result.alpn()))
                     validate(normalized);
                 else
                     prefetch(normalized);
@@ -550,7 +552,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
             if (resolver != null)
             {
                 SSLEngine engine = tls.getSSLEngine();
-                resolver.handOver(engine, host, found, gaveUp);
+                resolver.handOver(engine, host, found, gaveUp, keyTypes);
                 tls.onHandshakeEnd(() -> resolver.forgetHandOver(engine));
             }
             synchronized (lock)

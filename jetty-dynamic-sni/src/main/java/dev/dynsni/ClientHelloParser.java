@@ -2,7 +2,10 @@ package dev.dynsni;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Objects;
 import javax.net.ssl.SNIHostName;
 
@@ -21,7 +24,7 @@ import javax.net.ssl.SNIHostName;
  * the bytes received, however they are split into reads and records. It answers
  * {@link Status#NEED_MORE} until it can decide; the first other answer is final and is repeated by
  * every later call. The whole ClientHello is never copied: the fields are decoded as they stream by;
- * only the {@code server_name} extension is kept (it is at most the message's size).</p>
+ * only the four extensions read below are kept (together at most the message's size).</p>
  *
  * <p><b>What JSSE does, and so this parser</b> (JDK 17 sources):</p>
  * <ul>
@@ -54,6 +57,12 @@ import javax.net.ssl.SNIHostName;
  * well-formed ClientHello without a {@code host_name}; {@link Status#TOO_BIG} a ClientHello beyond
  * JSSE's size limit or beyond the {@code maxBytes} this parser was given; {@link Status#MALFORMED}
  * every other refusal.</p>
+ *
+ * <p><b>What else a complete ClientHello tells</b> ({@link Status#SNI} and {@link Status#NO_SNI}
+ * only; informational: it never changes the status, and an extension that cannot be decoded just
+ * tells nothing): the ALPN protocols the client offers ({@link Result#alpn()}, extension 16, at most
+ * {@link #MAX_ALPN_PROTOCOLS}), and the certificate key types it can verify ({@link Result#keyTypes()},
+ * from its cipher suites, {@code signature_algorithms} (13) and {@code supported_versions} (43)).</p>
  *
  * <p>Not thread-safe: one connection, one reader at a time. Never throws from {@link #resume}:
  * an unexpected error is answered with {@link Status#MALFORMED}.</p>
@@ -88,6 +97,12 @@ final class ClientHelloParser
     private static final int HANDSHAKE_CLIENT_HELLO = 1;
     private static final int HANDSHAKE_HEADER_LENGTH = 4;
     private static final int EXTENSION_SERVER_NAME = 0;
+    private static final int EXTENSION_SIGNATURE_ALGORITHMS = 13;
+    private static final int EXTENSION_ALPN = 16;
+    private static final int EXTENSION_SUPPORTED_VERSIONS = 43;
+    private static final int TLS_1_3 = 0x0304;
+    /** The most ALPN protocols a result lists; a client offering more has the first ones kept. */
+    public static final int MAX_ALPN_PROTOCOLS = 16;
     private static final int NAME_TYPE_HOST_NAME = 0;
     private static final int MAX_SESSION_ID = 32;
 
@@ -109,28 +124,33 @@ final class ClientHelloParser
     }
 
     /**
-     * A parse result: a status, and for {@link Status#SNI} the host name.
+     * A parse result: a status, for {@link Status#SNI} the host name, and for a complete ClientHello
+     * ({@link Status#SNI}, {@link Status#NO_SNI}) its ALPN protocols and the key types it can verify.
      */
     public static final class Result
     {
-        public static final Result NEED_MORE = new Result(Status.NEED_MORE, null);
-        public static final Result NO_SNI = new Result(Status.NO_SNI, null);
-        public static final Result NOT_TLS = new Result(Status.NOT_TLS, null);
-        public static final Result TOO_BIG = new Result(Status.TOO_BIG, null);
-        public static final Result MALFORMED = new Result(Status.MALFORMED, null);
+        public static final Result NEED_MORE = new Result(Status.NEED_MORE, null, List.of(), null);
+        public static final Result NOT_TLS = new Result(Status.NOT_TLS, null, List.of(), null);
+        public static final Result TOO_BIG = new Result(Status.TOO_BIG, null, List.of(), null);
+        public static final Result MALFORMED = new Result(Status.MALFORMED, null, List.of(), null);
 
         private final Status status;
         private final String host;
+        private final List<String> alpn;
+        private final ClientKeyTypes keyTypes;
 
-        private Result(Status status, String host)
+        private Result(Status status, String host, List<String> alpn, ClientKeyTypes keyTypes)
         {
             this.status = status;
             this.host = host;
+            this.alpn = alpn;
+            this.keyTypes = keyTypes;
         }
 
-        static Result sni(String host)
+        /** A complete ClientHello: {@link Status#SNI} with a host, else {@link Status#NO_SNI}. */
+        static Result complete(String host, List<String> alpn, ClientKeyTypes keyTypes)
         {
-            return new Result(Status.SNI, host);
+            return new Result(host == null ? Status.NO_SNI : Status.SNI, host, alpn, keyTypes);
         }
 
         public Status status()
@@ -147,6 +167,25 @@ final class ClientHelloParser
             return host;
         }
 
+        /**
+         * @return the protocols of the client's ALPN extension in its order, decoded as ISO-8859-1
+         *     (as the JDK does), at most {@link #MAX_ALPN_PROTOCOLS}; empty without the extension, when
+         *     it is malformed, and for results other than {@link Status#SNI} and {@link Status#NO_SNI}
+         */
+        public List<String> alpn()
+        {
+            return alpn;
+        }
+
+        /**
+         * @return the certificate key types the client can verify, for {@link Status#SNI} and
+         *     {@link Status#NO_SNI}; null for every other result
+         */
+        public ClientKeyTypes keyTypes()
+        {
+            return keyTypes;
+        }
+
         /** @return whether more bytes could change the answer */
         public boolean isFinal()
         {
@@ -156,15 +195,16 @@ final class ClientHelloParser
         @Override
         public boolean equals(Object o)
         {
-            return o instanceof Result r && r.status == status && Objects.equals(r.host, host);
+            return o instanceof Result r && r.status == status && Objects.equals(r.host, host) && r.alpn.equals(alpn) && Objects.equals(r.keyTypes, keyTypes);
         }
 
         @Override
         public int hashCode()
         {
-            return status.hashCode() * 31 + (host == null ? 0 : host.hashCode());
+            return Objects.hash(status, host, alpn, keyTypes);
         }
 
+        /** @return the status and host, as the tests' tables write them ({@code SNI(host)}, {@code NO_SNI}) */
         @Override
         public String toString()
         {
@@ -218,8 +258,17 @@ final class ClientHelloParser
     private int extensionsLeft;
     private int extensionType;
     private BitSet extensionTypes;
+    /** The first byte of a cipher suite being read, or -1 between suites. */
+    private int suiteHigh = -1;
+    private boolean ecdsaSuites;
+    private boolean rsaSuites;
+    /** The data of the extension being read, when it is one of those kept; null otherwise. */
+    private byte[] extensionData;
+    private int extensionHave;
     private byte[] serverName;
-    private int serverNameHave;
+    private byte[] signatureAlgorithms;
+    private byte[] alpnData;
+    private byte[] supportedVersions;
 
     /**
      * @param maxBytes the most bytes of the stream read before answering {@link Status#TOO_BIG}
@@ -500,17 +549,24 @@ final class ClientHelloParser
                         number = (number << 8) | (buf.get(p + i) & 0xFF);
                     }
                 }
+                case CIPHER_SUITES ->
+                {
+                    for (int i = 0; i < n; i++)
+                    {
+                        cipherSuiteByte(buf.get(p + i) & 0xFF);
+                    }
+                }
                 case EXTENSION_DATA ->
                 {
-                    if (extensionType == EXTENSION_SERVER_NAME)
+                    if (extensionData != null)
                     {
-                        buf.get(p, serverName, serverNameHave, n);
-                        serverNameHave += n;
+                        buf.get(p, extensionData, extensionHave, n);
+                        extensionHave += n;
                     }
                 }
                 default ->
                 {
-                    // skipped: version, random, session id, cipher suites, compression, ignored tail
+                    // skipped: version, random, session id, compression, ignored tail
                 }
             }
             p += n;
@@ -629,11 +685,8 @@ final class ClientHelloParser
                     return;
                 }
                 extensionsLeft -= length + 4;
-                if (extensionType == EXTENSION_SERVER_NAME)
-                {
-                    serverName = new byte[length];
-                    serverNameHave = 0;
-                }
+                extensionData = isKept(extensionType) ? new byte[length] : null;
+                extensionHave = 0;
                 if (length == 0)
                     endOfExtension();
                 else
@@ -653,10 +706,40 @@ final class ClientHelloParser
         next(Field.EXTENSIONS_LENGTH, 2);
     }
 
+    private static boolean isKept(int type)
+    {
+        return type == EXTENSION_SERVER_NAME || type == EXTENSION_SIGNATURE_ALGORITHMS || type == EXTENSION_ALPN || type == EXTENSION_SUPPORTED_VERSIONS;
+    }
+
     private void endOfExtension()
     {
-        // The server_name is decoded at the end of the body: with duplicates accepted, the last one counts.
+        // Kept extensions are decoded at the end of the body: with duplicates accepted, the last one counts.
+        if (extensionData != null)
+        {
+            switch (extensionType)
+            {
+                case EXTENSION_SERVER_NAME -> serverName = extensionData;
+                case EXTENSION_SIGNATURE_ALGORITHMS -> signatureAlgorithms = extensionData;
+                case EXTENSION_ALPN -> alpnData = extensionData;
+                default -> supportedVersions = extensionData;
+            }
+            extensionData = null;
+        }
         afterExtension();
+    }
+
+    /** One byte of the cipher suite list: every second one completes a suite. */
+    private void cipherSuiteByte(int b)
+    {
+        if (suiteHigh < 0)
+        {
+            suiteHigh = b;
+            return;
+        }
+        int suite = (suiteHigh << 8) | b;
+        suiteHigh = -1;
+        ecdsaSuites |= ClientKeyTypes.Suites.isEcdsa(suite);
+        rsaSuites |= ClientKeyTypes.Suites.isRsa(suite);
     }
 
     private void afterExtension()
@@ -678,18 +761,76 @@ final class ClientHelloParser
                 if (decoded == Result.MALFORMED)
                     result = Result.MALFORMED;
                 else
-                    result = decoded == null ? Result.NO_SNI : Result.sni((String)decoded);
+                    result = complete((String)decoded);
             }
             case EXTENSIONS_LENGTH ->
             {
                 // Compression ended the body: no extensions (a body ending inside the length field is refused).
                 if (fieldLeft == 2)
-                    result = Result.NO_SNI;
+                    result = complete(null);
                 else
                     result = Result.MALFORMED;
             }
             default -> result = Result.MALFORMED; // a field cut short by the body's end: JSSE underflows
         }
+    }
+
+    private Result complete(String host)
+    {
+        ClientKeyTypes.Signatures signatures = signatureAlgorithms == null ? null : ClientKeyTypes.Signatures.decode(signatureAlgorithms);
+        ClientKeyTypes keyTypes = signatureAlgorithms != null && signatures == null
+            ? ClientKeyTypes.UNKNOWN
+            : ClientKeyTypes.of(offersTls13(supportedVersions), signatures, ecdsaSuites, rsaSuites);
+        return Result.complete(host, alpn(alpnData), keyTypes);
+    }
+
+    /**
+     * Decodes {@code supported_versions} ({@code SupportedVersionsExtension.CHSupportedVersionsSpec}):
+     * a one-byte length filling the extension, then 16-bit versions.
+     *
+     * @return whether it lists TLS 1.3; false when absent or malformed
+     */
+    private static boolean offersTls13(byte[] data)
+    {
+        if (data == null || data.length < 1)
+            return false;
+        int length = data[0] & 0xFF;
+        if (length == 0 || (length & 1) != 0 || length != data.length - 1)
+            return false;
+        for (int i = 1; i < data.length; i += 2)
+        {
+            if (u16(data, i) == TLS_1_3)
+                return true;
+        }
+        return false;
+    }
+
+    /**
+     * Decodes {@code application_layer_protocol_negotiation} as {@code AlpnExtension.CHAlpnSpec} does:
+     * a 16-bit length filling the extension, then protocols of 1 to 255 bytes.
+     *
+     * @return the first {@link #MAX_ALPN_PROTOCOLS} protocols; empty when absent or malformed
+     */
+    private static List<String> alpn(byte[] data)
+    {
+        if (data == null || data.length < 2)
+            return List.of();
+        int listLength = u16(data, 0);
+        if (listLength == 0 || listLength != data.length - 2)
+            return List.of();
+        List<String> protocols = new ArrayList<>();
+        int p = 2;
+        while (p < data.length)
+        {
+            int length = data[p] & 0xFF;
+            p++;
+            if (length == 0 || data.length - p < length)
+                return List.of();
+            if (protocols.size() < MAX_ALPN_PROTOCOLS)
+                protocols.add(new String(data, p, length, StandardCharsets.ISO_8859_1));
+            p += length;
+        }
+        return List.copyOf(protocols);
     }
 
     private static boolean isIgnoredWarning(int level, int description)

@@ -31,10 +31,14 @@ import org.slf4j.LoggerFactory;
  * handshake session forgets {@code putValue} between calls. So on Conscrypt the handshake is
  * resolved on its first call (memoised per thread for the engine, since all calls come from one
  * method on one thread), one credential is picked, and only the call for that key type gets an
- * alias. The pick follows the client's signature algorithms as the handshake session reports them;
- * Conscrypt 2.6.0's server asks before BoringSSL has read them and reports its fallback list (every
- * RSA and ECDSA scheme), so a host with both an EC and an RSA certificate serves EC on Conscrypt
- * and a client that cannot verify ECDSA fails there (it gets RSA on JSSE).</p>
+ * alias. For a host with both an EC and an RSA certificate the pick follows what the client can
+ * verify: Conscrypt 2.6.0's server asks before BoringSSL has read the client's signature algorithms
+ * (its handshake session reports a fallback list of every RSA and ECDSA scheme, and TLS 1.2 as the
+ * protocol even for TLS 1.3), so the pick uses what the prefetch read from the ClientHello
+ * ({@link ClientKeyTypes}, handed over with the resolution) for the version the handshake will
+ * speak (TLS 1.3 when the client offers it and the engine enables it): EC when the client can
+ * verify EC, else RSA when it can verify RSA. Without the prefetch it has only the session's list,
+ * so such a host serves EC and a client that cannot verify ECDSA fails.</p>
  */
 final class SniKeyManager extends X509ExtendedKeyManager
 {
@@ -109,8 +113,8 @@ final class SniKeyManager extends X509ExtendedKeyManager
             choice = new ConscryptChoice(new WeakReference<>(engine), pick(resolution, session, engine));
             conscryptChoice.set(choice);
             if (LOG.isDebugEnabled())
-                LOG.debug("Conscrypt handshake sni={} keyType={} chosen={} peerSignatureAlgorithms={}", resolution.host(), keyType,
-                    choice.credential() == null ? null : choice.credential().getAlias(), String.join(",", peerSignatureAlgorithms(session)));
+                LOG.debug("Conscrypt handshake sni={} keyType={} chosen={} clientKeyTypes={} peerSignatureAlgorithms={}", resolution.host(), keyType,
+                    choice.credential() == null ? null : choice.credential().getAlias(), resolution.keyTypes(), String.join(",", peerSignatureAlgorithms(session)));
         }
         Credential credential = choice.credential();
         if (credential == null || !credential.getKeyType().equals(keyType))
@@ -121,8 +125,8 @@ final class SniKeyManager extends X509ExtendedKeyManager
 
     /**
      * @return the one credential a Conscrypt handshake gets, among the key types Conscrypt will ask
-     *     for (those of the enabled TLS 1.2 suites): EC unless the session says the client can verify
-     *     RSA but not ECDSA
+     *     for (those of the enabled TLS 1.2 suites): EC unless the client can verify RSA but not EC,
+     *     by its ClientHello when the prefetch read it, else by what the session reports
      */
     private static Credential pick(CertificateResolver.Resolution resolution, SSLSession session, SSLEngine engine)
     {
@@ -138,6 +142,12 @@ final class SniKeyManager extends X509ExtendedKeyManager
         Credential rsa = asksRsa ? resolution.select("RSA", now) : null;
         if (ec == null || rsa == null)
             return ec != null ? ec : rsa;
+        ClientKeyTypes client = resolution.keyTypes();
+        if (client != null)
+        {
+            boolean tls13 = client.offersTls13() && enables(engine, "TLSv1.3");
+            return client.ec(tls13) || !client.rsa(tls13) ? ec : rsa;
+        }
         boolean clientEc = false;
         boolean clientRsa = false;
         for (String algorithm : peerSignatureAlgorithms(session))
@@ -146,6 +156,16 @@ final class SniKeyManager extends X509ExtendedKeyManager
             clientRsa |= algorithm.endsWith("withRSA") || algorithm.equals("RSASSA-PSS");
         }
         return clientEc || !clientRsa ? ec : rsa;
+    }
+
+    private static boolean enables(SSLEngine engine, String protocol)
+    {
+        for (String enabled : engine.getEnabledProtocols())
+        {
+            if (enabled.equals(protocol))
+                return true;
+        }
+        return false;
     }
 
     private static String[] peerSignatureAlgorithms(SSLSession session)

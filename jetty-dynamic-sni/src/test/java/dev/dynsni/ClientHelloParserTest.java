@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
+import static dev.dynsni.ClientHellos.alpn;
 import static dev.dynsni.ClientHellos.body;
 import static dev.dynsni.ClientHellos.clientHello;
 import static dev.dynsni.ClientHellos.concat;
@@ -20,8 +21,11 @@ import static dev.dynsni.ClientHellos.handshake;
 import static dev.dynsni.ClientHellos.records;
 import static dev.dynsni.ClientHellos.recordsSplit;
 import static dev.dynsni.ClientHellos.serverName;
+import static dev.dynsni.ClientHellos.signatureAlgorithms;
+import static dev.dynsni.ClientHellos.supportedVersions;
 import static dev.dynsni.ClientHellos.withSni;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 
 class ClientHelloParserTest
 {
@@ -170,6 +174,125 @@ class ClientHelloParserTest
         assertEquals("SNI(jdk.example.com)", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("jdk.example.com")), MAX).toString());
         assertEquals("SNI(tls12.example.com)", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("tls12.example.com", "TLSv1.2")), MAX).toString());
         assertEquals("NO_SNI", ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk(null)), MAX).toString());
+    }
+
+    static Stream<Arguments> alpnCases()
+    {
+        byte[] sni = serverName(HOST);
+        List<String> seventeen = new ArrayList<>();
+        for (int i = 0; i < 17; i++)
+        {
+            seventeen.add("p" + i);
+        }
+        return Stream.of(
+            Arguments.of("absent", List.of(sni), List.of()),
+            Arguments.of("h2 and http/1.1 in the client's order", List.of(sni, alpn("h2", "http/1.1")), List.of("h2", "http/1.1")),
+            Arguments.of("acme-tls/1 alone", List.of(sni, alpn("acme-tls/1")), List.of("acme-tls/1")),
+            Arguments.of("before server_name", List.of(alpn("acme-tls/1"), sni), List.of("acme-tls/1")),
+            Arguments.of("bytes beyond ASCII kept as ISO-8859-1", List.of(sni, alpn("été")), List.of("été")),
+            Arguments.of("more than the bound: the first 16", List.of(sni, alpn(seventeen.toArray(new String[0]))), seventeen.subList(0, ClientHelloParser.MAX_ALPN_PROTOCOLS)),
+            Arguments.of("empty list", List.of(sni, ClientHellos.extension(16, new byte[]{0, 0})), List.of()),
+            Arguments.of("empty protocol name", List.of(sni, ClientHellos.extension(16, new byte[]{0, 4, 2, 'h', '2', 0})), List.of()),
+            Arguments.of("protocol longer than the list", List.of(sni, ClientHellos.extension(16, new byte[]{0, 3, 5, 'h', '2'})), List.of()),
+            Arguments.of("list length short", List.of(sni, ClientHellos.extension(16, new byte[]{0, 2, 2, 'h', '2'})), List.of()),
+            Arguments.of("one byte", List.of(sni, ClientHellos.extension(16, new byte[]{0})), List.of()));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("alpnCases")
+    void parse_alpnProtocols_listedInOrder_malformedListIsEmpty_statusUnchanged(String name, List<byte[]> extensions, List<String> expected)
+    {
+        byte[] input = records(clientHello(extensions));
+        ClientHelloParser.Result result = ClientHelloParser.parseUnchecked(ByteBuffer.wrap(input), MAX);
+        assertEquals("SNI(shop.example.com)", result.toString(), name);
+        assertEquals(expected, result.alpn(), name);
+        // the same answer whatever the framing
+        assertEquals(result, ClientHelloParser.parseUnchecked(ByteBuffer.wrap(records(clientHello(extensions), 3)), MAX), name);
+    }
+
+    @Test
+    void parse_alpnWithoutSni_andNoneForIncompleteOrRefusedHellos()
+    {
+        ClientHelloParser.Result noSni = ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(alpn("acme-tls/1"))))), MAX);
+        assertEquals("NO_SNI", noSni.toString());
+        assertEquals(List.of("acme-tls/1"), noSni.alpn());
+        byte[] hello = records(clientHello(List.of(serverName(HOST), alpn("h2"))));
+        ClientHelloParser.Result partial = ClientHelloParser.parse(ByteBuffer.wrap(hello, 0, hello.length - 1), MAX);
+        assertEquals(List.of(), partial.alpn());
+        assertNull(partial.keyTypes());
+        ClientHelloParser.Result refused = ClientHelloParser.parse(ByteBuffer.wrap(records(clientHello(List.of(serverName("bad_name.example.com"), alpn("h2"))))), MAX);
+        assertEquals("MALFORMED", refused.toString());
+        assertEquals(List.of(), refused.alpn());
+        assertNull(refused.keyTypes());
+    }
+
+    private static final int ECDHE_ECDSA_AES128_GCM = 0xC02B;
+    private static final int ECDHE_RSA_AES128_GCM = 0xC02F;
+    private static final int RSA_AES128_GCM = 0x009C;
+    private static final int TLS13_AES128_GCM = 0x1301;
+    private static final int ECDSA_SECP256R1_SHA256 = 0x0403;
+    private static final int RSA_PSS_RSAE_SHA256 = 0x0804;
+    private static final int RSA_PSS_PSS_SHA256 = 0x0809;
+    private static final int RSA_PKCS1_SHA256 = 0x0401;
+    private static final int ED25519 = 0x0807;
+
+    /** name, cipher suites, extensions, expected key types: offersTls13, ecTls13, rsaTls13, ecTls12, rsaTls12 */
+    static Stream<Arguments> keyTypeCases()
+    {
+        int[] both12 = {TLS13_AES128_GCM, ECDHE_ECDSA_AES128_GCM, ECDHE_RSA_AES128_GCM};
+        byte[] tls13 = supportedVersions(0x0304, 0x0303);
+        return Stream.of(
+            Arguments.of("every kind offered", both12, List.of(tls13, signatureAlgorithms(ECDSA_SECP256R1_SHA256, RSA_PSS_RSAE_SHA256, RSA_PKCS1_SHA256)), "true,true,true,true,true"),
+            Arguments.of("TLS 1.3, ECDSA signatures only", both12, List.of(tls13, signatureAlgorithms(ECDSA_SECP256R1_SHA256)), "true,true,false,true,false"),
+            Arguments.of("TLS 1.3, rsa_pss_rsae only", both12, List.of(tls13, signatureAlgorithms(RSA_PSS_RSAE_SHA256)), "true,false,true,false,true"),
+            Arguments.of("PKCS#1 signs TLS 1.2 only", both12, List.of(tls13, signatureAlgorithms(RSA_PKCS1_SHA256)), "true,false,false,false,true"),
+            Arguments.of("rsa_pss_pss and Ed25519 are neither", both12, List.of(tls13, signatureAlgorithms(RSA_PSS_PSS_SHA256, ED25519)), "true,false,false,false,false"),
+            Arguments.of("TLS 1.2 only: no supported_versions", both12, List.of(signatureAlgorithms(ECDSA_SECP256R1_SHA256, RSA_PKCS1_SHA256)), "false,true,false,true,true"),
+            Arguments.of("supported_versions without TLS 1.3", both12, List.of(supportedVersions(0x0303)), "false,true,true,true,true"),
+            Arguments.of("TLS 1.2, ECDHE_RSA suites only", new int[]{ECDHE_RSA_AES128_GCM}, List.of(), "false,true,true,false,true"),
+            Arguments.of("TLS 1.2, RSA key exchange only", new int[]{RSA_AES128_GCM, 0x00FF}, List.of(), "false,true,true,false,true"),
+            Arguments.of("TLS 1.2, ECDHE_ECDSA suites only", new int[]{ECDHE_ECDSA_AES128_GCM}, List.of(), "false,true,true,true,false"),
+            Arguments.of("TLS 1.2, RSA suites but ECDSA signatures only", new int[]{ECDHE_RSA_AES128_GCM}, List.of(signatureAlgorithms(ECDSA_SECP256R1_SHA256)), "false,true,false,false,false"),
+            Arguments.of("TLS 1.3 suites only", new int[]{TLS13_AES128_GCM}, List.of(tls13, signatureAlgorithms(ECDSA_SECP256R1_SHA256)), "true,true,false,false,false"),
+            Arguments.of("malformed signature_algorithms: unknown", both12, List.of(tls13, ClientHellos.extension(13, new byte[]{0, 3, 4, 3, 8})), "true,true,true,true,true"),
+            Arguments.of("empty signature_algorithms: unknown", both12, List.of(ClientHellos.extension(13, new byte[]{0, 0})), "true,true,true,true,true"),
+            Arguments.of("malformed supported_versions: no TLS 1.3", both12, List.of(ClientHellos.extension(43, new byte[]{3, 3, 4})), "false,true,true,true,true"));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("keyTypeCases")
+    void parse_keyTypesTheClientCanVerify(String name, int[] suites, List<byte[]> extensions, String expected)
+    {
+        List<byte[]> all = new ArrayList<>(extensions);
+        all.add(0, serverName(HOST));
+        byte[] message = ClientHellos.handshake(1, body(suites, all));
+        ClientHelloParser.Result result = ClientHelloParser.parseUnchecked(ByteBuffer.wrap(records(message)), MAX);
+        assertEquals("SNI(shop.example.com)", result.toString(), name);
+        ClientKeyTypes k = result.keyTypes();
+        assertEquals(expected, k.offersTls13() + "," + k.ecTls13() + "," + k.rsaTls13() + "," + k.ecTls12() + "," + k.rsaTls12(), name);
+        // cipher suites split across records and reads give the same answer
+        for (int fragment : new int[]{1, 2, 3, 77})
+        {
+            assertEquals(result, ClientHelloParser.parseUnchecked(ByteBuffer.wrap(records(message, fragment)), MAX), name + ", records of " + fragment);
+        }
+    }
+
+    @Test
+    void parse_realClients_alpnAndKeyTypes()
+    {
+        ClientHelloParser.Result jdk = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("jdk.example.com")), MAX);
+        assertEquals(List.of("h2", "http/1.1"), jdk.alpn());
+        assertEquals(new ClientKeyTypes(true, true, true, true, true), jdk.keyTypes());
+        ClientHelloParser.Result jdk12 = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.jdk("tls12.example.com", "TLSv1.2")), MAX);
+        assertEquals(new ClientKeyTypes(false, true, true, true, true), jdk12.keyTypes());
+        ClientHelloParser.Result openssl = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.corpus("openssl-s_client.bin")), MAX);
+        assertEquals(List.of("h2", "http/1.1"), openssl.alpn());
+        assertEquals(new ClientKeyTypes(true, true, true, true, true), openssl.keyTypes());
+        ClientHelloParser.Result curl12 = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.corpus("curl-tls12-http1.1.bin")), MAX);
+        assertEquals(List.of("http/1.1"), curl12.alpn());
+        assertEquals(false, curl12.keyTypes().offersTls13());
+        ClientHelloParser.Result noServerName = ClientHelloParser.parse(ByteBuffer.wrap(ClientHellos.corpus("openssl-s_client-noservername.bin")), MAX);
+        assertEquals(List.of(), noServerName.alpn());
     }
 
     /** A server_name extension whose host_name is the UTF-8 encoding of the name (as a client might send a U-label). */

@@ -29,14 +29,23 @@ final class ClientHellos
     /** A well-formed ClientHello body with the given extensions (null: no extensions block at all). */
     static byte[] body(List<byte[]> extensions)
     {
+        return body(new int[]{0x1301, 0xC02B}, extensions);
+    }
+
+    /** A well-formed ClientHello body offering the given cipher suites, with the given extensions. */
+    static byte[] body(int[] cipherSuites, List<byte[]> extensions)
+    {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         out.write(3);
         out.write(3);
         out.writeBytes(new byte[32]);
         out.write(32);
         out.writeBytes(filled(32, 0x5A));
-        u16(out, 4);
-        out.writeBytes(new byte[]{0x13, 0x01, (byte)0xC0, 0x2B});
+        u16(out, 2 * cipherSuites.length);
+        for (int suite : cipherSuites)
+        {
+            u16(out, suite);
+        }
         out.write(1);
         out.write(0);
         if (extensions != null)
@@ -81,6 +90,46 @@ final class ClientHellos
         u16(data, list.size());
         data.writeBytes(list.toByteArray());
         return extension(0, data.toByteArray());
+    }
+
+    /** A signature_algorithms extension listing the given scheme codes. */
+    static byte[] signatureAlgorithms(int... schemes)
+    {
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        u16(data, 2 * schemes.length);
+        for (int scheme : schemes)
+        {
+            u16(data, scheme);
+        }
+        return extension(0x000D, data.toByteArray());
+    }
+
+    /** A supported_versions extension listing the given versions (0x0304: TLS 1.3). */
+    static byte[] supportedVersions(int... versions)
+    {
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        data.write(2 * versions.length);
+        for (int version : versions)
+        {
+            u16(data, version);
+        }
+        return extension(0x002B, data.toByteArray());
+    }
+
+    /** An ALPN extension listing the given protocols. */
+    static byte[] alpn(String... protocols)
+    {
+        ByteArrayOutputStream list = new ByteArrayOutputStream();
+        for (String protocol : protocols)
+        {
+            byte[] bytes = protocol.getBytes(StandardCharsets.ISO_8859_1);
+            list.write(bytes.length);
+            list.writeBytes(bytes);
+        }
+        ByteArrayOutputStream data = new ByteArrayOutputStream();
+        u16(data, list.size());
+        data.writeBytes(list.toByteArray());
+        return extension(0x0010, data.toByteArray());
     }
 
     /** A typical set of other extensions around the SNI one. */

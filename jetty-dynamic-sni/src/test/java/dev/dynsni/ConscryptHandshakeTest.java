@@ -23,7 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The key manager and the prefetch on Conscrypt ({@code provider=Conscrypt}), which asks the key
  * manager once per key type of the enabled TLS 1.2 suites and keeps the last non-null answer, with
  * the engine it wraps rather than Jetty's. Real clients: the JDK's and {@code openssl s_client}
- * offering only the signature algorithms of one key type. The in-memory store: what is under test is
+ * offering only the signature algorithms, or TLS 1.2 cipher suites, of one key type. The in-memory store: what is under test is
  * the handshake path.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -57,45 +57,52 @@ class ConscryptHandshakeTest
         store.put(new CertificateRecord(name, issued.keyType(), issued.chainPem(), issued.pkcs8KeyPem(), CertificateRecord.PLAIN, 0));
     }
 
+    /**
+     * Conscrypt asks the key manager before BoringSSL has read the client's signature algorithms: the
+     * pick follows what the prefetch read from the ClientHello (signature algorithms, and for TLS 1.2
+     * the cipher suites), for the version the handshake speaks.
+     */
     @Test
     void dualHost_eachClientGetsTheKeyTypeItCanVerify_onTls12AndTls13() throws Exception
     {
-        IssuedCertificate ec = PKI.ec("dual.conscrypt.test");
-        IssuedCertificate rsa = PKI.rsa("dual.conscrypt.test");
-        put("dual.conscrypt.test", ec);
-        put("dual.conscrypt.test", rsa);
+        String host = "dual.conscrypt.test";
+        IssuedCertificate ec = PKI.ec(host);
+        IssuedCertificate rsa = PKI.rsa(host);
+        put(host, ec);
+        put(host, rsa);
 
-        TlsClient.Result jdk13 = client.protocols("TLSv1.3").handshake(server.port(), "dual.conscrypt.test");
+        TlsClient.Result jdk13 = client.protocols("TLSv1.3").handshake(server.port(), host);
         assertEquals(ec.fingerprint(), fp(jdk13.leaf()), String.valueOf(jdk13.failure()));
-        TlsClient.Result jdk12 = client.protocols("TLSv1.2").handshake(server.port(), "dual.conscrypt.test");
+        TlsClient.Result jdk12 = client.protocols("TLSv1.2").handshake(server.port(), host);
         assertEquals(ec.fingerprint(), fp(jdk12.leaf()), String.valueOf(jdk12.failure()));
 
-        assertServed(ec, "TLSv1.3", "-tls1_3", "-sigalgs", "ECDSA+SHA256");
-        assertServed(ec, "TLSv1.2", "-tls1_2", "-sigalgs", "ECDSA+SHA256");
+        // clients that verify only ECDSA
+        assertServed(host, ec, "TLSv1.3", "-tls1_3", "-sigalgs", "ECDSA+SHA256");
+        assertServed(host, ec, "TLSv1.2", "-tls1_2", "-sigalgs", "ECDSA+SHA256");
+        assertServed(host, ec, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
+        // clients that verify only RSA
+        assertServed(host, rsa, "TLSv1.3", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertServed(host, rsa, "TLSv1.2", "-tls1_2", "-sigalgs", "RSA+SHA256");
+        assertServed(host, rsa, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        // TLS 1.2 and 1.3 offered, RSA-only TLS 1.2 suites: TLS 1.3 is spoken, where EC can be verified
+        assertServed(host, ec, "TLSv1.3", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        // either protocol, only RSA signatures: RSA whichever is spoken
+        assertServed(host, rsa, "TLSv1.3", "-sigalgs", "rsa_pss_rsae_sha256:RSA+SHA256");
     }
 
-    /**
-     * Conscrypt 2.6.0 asks the key manager before BoringSSL has read the client's signature
-     * algorithms (its handshake session reports its fallback list of every scheme), so the dual host
-     * serves EC and a client that verifies only RSA fails; on JSSE it gets the RSA certificate. When
-     * the client's algorithms reach the key manager (from the ClientHello the prefetch reads), this
-     * test must change to expect the RSA certificate.
-     */
     @Test
-    void dualHost_clientVerifyingOnlyRsa_failsOnConscrypt_knownLimitation() throws Exception
+    void singleKeyTypeHosts_serveClientsThatCanVerifyThem() throws Exception
     {
-        IssuedCertificate ec = PKI.ec("dual-rsa.conscrypt.test");
-        IssuedCertificate rsa = PKI.rsa("dual-rsa.conscrypt.test");
-        put("dual-rsa.conscrypt.test", ec);
-        put("dual-rsa.conscrypt.test", rsa);
-        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), "dual-rsa.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
-        assertFalse(result.ok(), result.output());
-        assertTrue(result.output().contains("handshake failure"), result.output());
-        // a host with only its RSA certificate serves that client
         IssuedCertificate rsaOnly = PKI.rsa("rsa-only.conscrypt.test");
         put("rsa-only.conscrypt.test", rsaOnly);
-        OpenSslClient.Result served = OpenSslClient.handshake(server.port(), "rsa-only.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
-        assertEquals(rsaOnly.fingerprint(), fp(served.leaf()), served.output());
+        assertServed("rsa-only.conscrypt.test", rsaOnly, "TLSv1.3", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertServed("rsa-only.conscrypt.test", rsaOnly, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-RSA-AES128-GCM-SHA256");
+        IssuedCertificate ecOnly = PKI.ec("ec-only.conscrypt.test");
+        put("ec-only.conscrypt.test", ecOnly);
+        assertServed("ec-only.conscrypt.test", ecOnly, "TLSv1.2", "-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256");
+        // a client that cannot verify the only key type the host has fails, as on JSSE
+        OpenSslClient.Result refused = OpenSslClient.handshake(server.port(), "ec-only.conscrypt.test", "-tls1_3", "-sigalgs", "rsa_pss_rsae_sha256");
+        assertFalse(refused.ok(), refused.output());
     }
 
     @Test
@@ -153,9 +160,9 @@ class ConscryptHandshakeTest
         }
     }
 
-    private void assertServed(IssuedCertificate expected, String protocol, String... options) throws Exception
+    private void assertServed(String host, IssuedCertificate expected, String protocol, String... options) throws Exception
     {
-        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), "dual.conscrypt.test", options);
+        OpenSslClient.Result result = OpenSslClient.handshake(server.port(), host, options);
         assertTrue(result.ok(), () -> String.join(" ", options) + ":\n" + result.output());
         assertEquals(expected.fingerprint(), fp(result.leaf()), () -> String.join(" ", options) + ":\n" + result.output());
         assertEquals(protocol, result.protocol(), result.output());
