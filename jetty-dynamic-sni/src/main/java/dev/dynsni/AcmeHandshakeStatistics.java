@@ -1,17 +1,20 @@
 package dev.dynsni;
 
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.ToLongFunction;
 
+import dev.dynsni.core.acme.AcmeService;
+import dev.dynsni.core.acme.AcmeStatistics;
 import dev.dynsni.core.acme.OnDemandIssuance;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.ManagedOperation;
 
 /**
- * Counters of the ACME work seen from the serving side (challenges answered, issuance asked for
- * by handshakes), exposed over JMX next to {@link DynamicSniStatistics}. The orders themselves
- * (started, succeeded, failed, rate-limited, permission answers) are counted by the ACME service,
- * a bean of its own. Cumulative since start; updates are lock-free.
+ * ACME over JMX, next to {@link DynamicSniStatistics}: the work seen from the serving side
+ * (challenges answered, issuance asked for by handshakes, waits) counted here, and the orders,
+ * permission answers and expiry gauges of the ACME service the factory runs, read from its own
+ * counters. Cumulative since start; updates are lock-free.
  */
 @ManagedObject("ACME challenges answered and on-demand issuance asked for by handshakes")
 public class AcmeHandshakeStatistics
@@ -28,6 +31,73 @@ public class AcmeHandshakeStatistics
     final LongAdder failed = new LongAdder();
     final LongAdder waitsExpired = new LongAdder();
     final LongAdder servedAfterIssuance = new LongAdder();
+    private volatile AcmeService service;
+
+    /** Attaches the counters of the ACME service the factory runs (orders, permissions, expiry); null: none. */
+    void setService(AcmeService service)
+    {
+        this.service = service;
+    }
+
+    private long service(ToLongFunction<AcmeStatistics> counter)
+    {
+        AcmeService s = service;
+        return s == null ? 0 : counter.applyAsLong(s.statistics());
+    }
+
+    @ManagedAttribute("ACME orders started by this node")
+    public long getOrdersStarted()
+    {
+        return service(AcmeStatistics::getOrdersStarted);
+    }
+
+    @ManagedAttribute("ACME orders of this node that ended with a stored certificate")
+    public long getOrdersSucceeded()
+    {
+        return service(AcmeStatistics::getOrdersSucceeded);
+    }
+
+    @ManagedAttribute("ACME orders of this node that failed (CA refusal, validation, timeout)")
+    public long getOrdersFailed()
+    {
+        return service(AcmeStatistics::getOrdersFailed);
+    }
+
+    @ManagedAttribute("ACME orders held back: fleet budgets, backoff, unhealthy stores, another node's lease")
+    public long getOrdersDeferred()
+    {
+        return service(AcmeStatistics::getOrdersDeferred);
+    }
+
+    @ManagedAttribute("Permission checks that allowed a name")
+    public long getPermissionAllowed()
+    {
+        return service(AcmeStatistics::getPermissionAllowed);
+    }
+
+    @ManagedAttribute("Permission checks that denied a name")
+    public long getPermissionDenied()
+    {
+        return service(AcmeStatistics::getPermissionDenied);
+    }
+
+    @ManagedAttribute("Renewals started by this node")
+    public long getRenewalsStarted()
+    {
+        return service(AcmeStatistics::getRenewalsStarted);
+    }
+
+    @ManagedAttribute("ACME-issued certificates expiring within 7 days (fleet-wide, refreshed every renewal interval)")
+    public long getExpiringWithin7Days()
+    {
+        return service(AcmeStatistics::getExpiringWithin7Days);
+    }
+
+    @ManagedAttribute("ACME-issued certificates expiring within 30 days (fleet-wide, refreshed every renewal interval)")
+    public long getExpiringWithin30Days()
+    {
+        return service(AcmeStatistics::getExpiringWithin30Days);
+    }
 
     void count(OnDemandIssuance.Result result)
     {
