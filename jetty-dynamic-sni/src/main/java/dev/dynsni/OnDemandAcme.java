@@ -90,6 +90,7 @@ final class OnDemandAcme
             {
                 SSLEngine engine = responder.newEngine(host, d);
                 statistics.tlsAlpn01Answered.increment();
+                LOG.info("ACME validation answered type=tls-alpn-01 sni={}", host);
                 return engine;
             }
             catch (Throwable x)
@@ -121,7 +122,10 @@ final class OnDemandAcme
         return answer.handle((authorization, failure) ->
         {
             if (authorization != null)
+            {
                 statistics.http01Answered.increment();
+                LOG.info("ACME validation answered type=http-01 token={}", token);
+            }
             return authorization;
         });
     }

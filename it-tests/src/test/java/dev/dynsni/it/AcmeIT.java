@@ -145,6 +145,7 @@ class AcmeIT
         X509Certificate leaf = assertIssuedOnFirstConnection(tlsAlpnNode, "alpn.acme.test");
         assertTrue(leaf.getSubjectAlternativeNames().stream().anyMatch(san -> "alpn.acme.test".equals(san.get(1))));
         assertEquals(1, orders("alpn.acme.test"));
+        assertTrue(tlsAlpnNode.log().contains("ACME validation answered type=tls-alpn-01 sni=alpn.acme.test"), tlsAlpnNode.log());
         // and the other node serves it from the stores
         assertTrue(client.handshake(httpNode.port(), "alpn.acme.test").ok());
     }
@@ -156,6 +157,7 @@ class AcmeIT
         allow("http.acme.test");
         assertIssuedOnFirstConnection(httpNode, "http.acme.test");
         assertEquals(1, orders("http.acme.test"));
+        assertTrue(httpNode.log().contains("ACME validation answered type=http-01"), httpNode.log());
     }
 
     @Test
