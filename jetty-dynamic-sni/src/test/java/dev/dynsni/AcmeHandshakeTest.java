@@ -1,5 +1,6 @@
 package dev.dynsni;
 
+import java.lang.management.ManagementFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -8,6 +9,9 @@ import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Set;
+import javax.management.MBeanServer;
+import javax.management.ObjectName;
 
 import dev.dynsni.core.acme.OnDemandIssuance;
 import dev.dynsni.core.pki.CertificateAuthority;
@@ -17,6 +21,7 @@ import dev.dynsni.core.CertificateRecord;
 import dev.dynsni.testing.TlsClient;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.jmx.MBeanContainer;
 import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Request;
 import org.eclipse.jetty.server.Response;
@@ -235,6 +240,25 @@ class AcmeHandshakeTest
         {
             jetty.stop();
         }
+    }
+
+    @Test
+    void statistics_areExposedOverJmx_whileAcmeIsOn() throws Exception
+    {
+        DynamicSniSslContextFactory factory = factory("reject", 0);
+        acme.http01.put("jmx-token", "jmx-token.thumbprint");
+        MBeanServer mbeans = ManagementFactory.getPlatformMBeanServer();
+        Server jetty = new Server();
+        jetty.addBean(new MBeanContainer(mbeans));
+        jetty.addBean(factory);
+        jetty.start();
+        server = jetty::stop;
+        factory.getResolver().http01("jmx-token").get();
+        Set<ObjectName> names = mbeans.queryNames(new ObjectName("dev.dynsni:type=acmehandshakestatistics,*"), null);
+        assertEquals(1, names.size(), String.valueOf(mbeans.queryNames(new ObjectName("dev.dynsni:*"), null)));
+        ObjectName stats = names.iterator().next();
+        assertEquals(1L, mbeans.getAttribute(stats, "http01Answered"));
+        assertEquals(0L, mbeans.getAttribute(stats, "ordersStarted"), "no ACME service of the factory's own: the service counters read 0");
     }
 
     private static void assertChallengeCertificate(X509Certificate leaf, String host, byte[] digest) throws Exception
