@@ -39,7 +39,11 @@ final class OnDemandAcme
     private final long waitMillis;
     private final AcmeHandshakeStatistics statistics;
     private final TlsAlpn01Responder responder = new TlsAlpn01Responder();
-    /** Change events awaited by connections whose host was just issued a certificate, by host. */
+    /**
+     * Change events awaited by connections asking for a certificate, by host: registered before the
+     * request (a NOTIFY may come before its answer), dropped when the wait ends; the expiry only
+     * bounds what a lost completion would leave.
+     */
     private final Cache<String, CompletableFuture<Void>> changes;
 
     /**
@@ -156,18 +160,29 @@ final class OnDemandAcme
         }
         CompletableFuture<Void> changed = changes.get(host, h -> new CompletableFuture<>());
         long start = System.nanoTime();
-        CompletableFuture<Boolean> issued = request(host).thenCompose(result ->
+        // The answer within the bound (null: none in time); after ISSUED, the change event within
+        // what is left, then true whether it came or not: the two phases never race.
+        return request(host).completeOnTimeout(null, maxWaitMillis, TimeUnit.MILLISECONDS).thenCompose(result ->
         {
+            if (result == null)
+            {
+                statistics.waitsExpired.increment();
+                changes.asMap().remove(host, changed);
+                return CompletableFuture.completedFuture(false);
+            }
             statistics.count(result);
             if (result != OnDemandIssuance.Result.ISSUED)
+            {
+                changes.asMap().remove(host, changed);
                 return CompletableFuture.completedFuture(false);
+            }
             long left = maxWaitMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start);
-            return changed.copy().completeOnTimeout(null, Math.max(0, left), TimeUnit.MILLISECONDS).thenApply(v -> true);
-        });
-        return issued.copy().completeOnTimeout(false, maxWaitMillis, TimeUnit.MILLISECONDS).whenComplete((ok, x) ->
-        {
-            if (!issued.isDone())
-                statistics.waitsExpired.increment();
+            return changed.copy().completeOnTimeout(null, Math.max(0, left), TimeUnit.MILLISECONDS).thenApply(v ->
+            {
+                // only waits in progress stay registered: a flood of denied names leaves nothing behind
+                changes.asMap().remove(host, changed);
+                return true;
+            });
         });
     }
 
