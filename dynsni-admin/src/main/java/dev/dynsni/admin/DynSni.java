@@ -37,6 +37,9 @@ import picocli.CommandLine.Spec;
         InitDbCommand.class,
         DoctorCommand.class,
         RotateMasterKeyCommand.class,
+        AllowCommand.class,
+        DisallowCommand.class,
+        AcmeCommand.class,
         CommandLine.HelpCommand.class
     },
     footerHeading = "%nSettings:%n",
@@ -119,6 +122,8 @@ public class DynSni implements Runnable
                 subcommand.getCommandSpec().usageMessage().abbreviateSynopsis(true);
             }
         }
+        // 100 columns: the longest property names (jetty.dynamicSni.acme.maxOrdersPerDomainPerWeek) stay whole
+        commandLine.setUsageHelpWidth(100);
         commandLine.setExecutionExceptionHandler(DynSni::handleExecutionException);
         commandLine.setParameterExceptionHandler(DynSni::handleParameterException);
         return commandLine;

@@ -46,7 +46,16 @@ public final class Settings
         Setting.REDIS_KEY_PREFIX,
         Setting.REDIS_TIMEOUT_MILLIS,
         Setting.MASTER_KEY_FILE,
-        Setting.PREVIOUS_MASTER_KEY_FILES);
+        Setting.PREVIOUS_MASTER_KEY_FILES,
+        Setting.ACME_DIRECTORY_URL,
+        Setting.ACME_EMAIL,
+        Setting.ACME_CA_FILE,
+        Setting.ACME_CHALLENGE_TYPE,
+        Setting.ACME_KEY_TYPE,
+        Setting.ACME_MAX_ORDERS_PER_HOUR,
+        Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK,
+        Setting.ACME_ORDER_TIMEOUT_SECONDS,
+        Setting.ACME_RETRY_SECONDS);
 
     /** A value given on the command line, with the flag that gave it. */
     record Flag(String name, String value)

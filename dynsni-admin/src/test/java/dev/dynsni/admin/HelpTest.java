@@ -23,7 +23,7 @@ class HelpTest
     @Test
     void everyCommandIsCovered()
     {
-        assertEquals(List.of("import", "import-dir", "list", "show", "remove", "evict", "gen-demo", "init-db", "doctor", "rotate-master-key", "help"),
+        assertEquals(List.of("import", "import-dir", "list", "show", "remove", "evict", "gen-demo", "init-db", "doctor", "rotate-master-key", "allow", "disallow", "acme", "help"),
             commands().toList());
     }
 

@@ -1,32 +1,40 @@
 package dev.dynsni.core;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Pattern;
 
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.FlywayException;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.output.MigrateResult;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Versioned schema migrations, applied in order, each once, under a PostgreSQL advisory lock so that
- * nodes starting together do not race. Scripts live in {@code dev/dynsni/db/V<n>__<name>.sql} and
- * use {@code ${schema}} for the schema name, {@code ${channel}} for {@link ChangeFeed#CHANNEL} and
- * {@code ${challengeChannel}} for {@link ChangeFeed#ACME_CHALLENGE_CHANNEL} (Flyway placeholders).
+ * The schema's versioned migrations, run by Flyway: scripts {@code dev/dynsni/core/db/V<n>__<name>.sql},
+ * listed in {@link #SCRIPTS} (a test checks the list against what Flyway applies), each applied once,
+ * in order, under Flyway's PostgreSQL advisory lock so that nodes starting together do not race. The
+ * scripts use the placeholders {@code ${schema}}, {@code ${channel}} ({@link ChangeFeed#CHANNEL}) and
+ * {@code ${challengeChannel}} ({@link ChangeFeed#ACME_CHALLENGE_CHANNEL}).
  *
- * <p>Flyway would do the same but brings a large dependency set into every Jetty that loads the
- * module; the schema is a handful of statements, so a small runner is used instead.</p>
+ * <p><b>Schemas made before Flyway</b> (versions 1-3, recorded in the table {@code schema_version}
+ * by this class's earlier runner) are taken over as they are: Flyway's history starts with a
+ * baseline at their version and applies only the scripts after it.</p>
  */
 public final class SchemaMigrations
 {
     private static final Logger LOG = LoggerFactory.getLogger(SchemaMigrations.class);
     private static final Pattern SCHEMA = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+    /** Flyway's history table, in the schema it migrates. */
+    public static final String HISTORY_TABLE = "flyway_schema_history";
+    /** Where the earlier runner recorded versions; read to take such schemas over. */
+    static final String LEGACY_TABLE = "schema_version";
 
     /** The migrations, in order; the index + 1 is the version. */
     static final List<String> SCRIPTS = List.of("V1__certificate.sql", "V2__change_catch_up.sql", "V3__host_write_order.sql", "V4__acme.sql");
@@ -46,7 +54,8 @@ public final class SchemaMigrations
     }
 
     /**
-     * Creates the schema if needed and applies the missing migrations.
+     * Creates the schema if needed and applies the missing migrations. Flyway runs them on this
+     * connection; the connection stays open.
      *
      * @return the schema version after migration
      */
@@ -54,39 +63,35 @@ public final class SchemaMigrations
     {
         if (!isValidSchemaName(schema))
             throw new IllegalArgumentException("invalid schema name '" + schema + "': use lower-case letters, digits and _");
-        boolean autoCommit = connection.getAutoCommit();
-        connection.setAutoCommit(false);
-        try (Statement statement = connection.createStatement())
+        int legacy = hasTable(connection, schema, HISTORY_TABLE) ? 0 : legacyVersion(connection, schema);
+        FluentConfiguration configuration = Flyway.configure(SchemaMigrations.class.getClassLoader())
+            .dataSource(new SingleConnectionDataSource(connection))
+            .schemas(schema)
+            .defaultSchema(schema)
+            .table(HISTORY_TABLE)
+            .locations("classpath:dev/dynsni/core/db")
+            .placeholders(Map.of("schema", schema, "channel", ChangeFeed.CHANNEL, "challengeChannel", ChangeFeed.ACME_CHALLENGE_CHANNEL))
+            .cleanDisabled(true)
+            .validateMigrationNaming(true);
+        if (legacy > 0)
         {
-            statement.execute("SELECT pg_advisory_xact_lock(hashtext('dynsni-migrate:" + schema + "'))");
-            statement.execute("CREATE SCHEMA IF NOT EXISTS " + schema);
-            statement.execute("CREATE TABLE IF NOT EXISTS " + schema + ".schema_version (version int PRIMARY KEY, script text NOT NULL, installed_at timestamptz NOT NULL DEFAULT now())");
-            int current = currentVersion(connection, schema);
-            for (int version = current + 1; version <= SCRIPTS.size(); version++)
-            {
-                String script = SCRIPTS.get(version - 1);
-                statement.execute(load(script).replace("${schema}", schema).replace("${channel}", ChangeFeed.CHANNEL)
-                    .replace("${challengeChannel}", ChangeFeed.ACME_CHALLENGE_CHANNEL));
-                try (PreparedStatement insert = connection.prepareStatement("INSERT INTO " + schema + ".schema_version (version, script) VALUES (?, ?)"))
-                {
-                    insert.setInt(1, version);
-                    insert.setString(2, script);
-                    insert.executeUpdate();
-                }
-                LOG.info("Applied migration schema={} version={} script={}", schema, version, script);
-            }
-            connection.commit();
-            return SCRIPTS.size();
+            configuration.baselineOnMigrate(true).baselineVersion(String.valueOf(legacy))
+                .baselineDescription("taken over from " + LEGACY_TABLE);
+            LOG.info("Taking over schema={} at version={} from its earlier migration runner", schema, legacy);
         }
-        catch (SQLException | RuntimeException x)
+        try
         {
-            connection.rollback();
-            throw x;
+            MigrateResult result = configuration.load().migrate();
+            for (var applied : result.migrations)
+                LOG.info("Applied migration schema={} version={} script={}", schema, applied.version, applied.filepath.replaceFirst(".*/", ""));
         }
-        finally
+        catch (FlywayException x)
         {
-            connection.setAutoCommit(autoCommit);
+            if (x.getCause() instanceof SQLException sql)
+                throw new SQLException("migrating schema " + schema + ": " + x.getMessage(), sql.getSQLState(), sql);
+            throw new SQLException("migrating schema " + schema + ": " + x.getMessage(), x);
         }
+        return currentVersion(connection, schema);
     }
 
     /**
@@ -94,32 +99,35 @@ public final class SchemaMigrations
      */
     public static int currentVersion(Connection connection, String schema) throws SQLException
     {
+        if (!hasTable(connection, schema, HISTORY_TABLE))
+            return legacyVersion(connection, schema);
         try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT to_regclass('" + schema + ".schema_version') IS NOT NULL"))
-        {
-            rs.next();
-            if (!rs.getBoolean(1))
-                return 0;
-        }
-        try (Statement statement = connection.createStatement();
-             ResultSet rs = statement.executeQuery("SELECT coalesce(max(version), 0) FROM " + schema + ".schema_version"))
+             ResultSet rs = statement.executeQuery("SELECT coalesce(max(version::int), 0) FROM " + schema + "." + HISTORY_TABLE + " WHERE success AND version IS NOT NULL"))
         {
             rs.next();
             return rs.getInt(1);
         }
     }
 
-    private static String load(String script)
+    private static int legacyVersion(Connection connection, String schema) throws SQLException
     {
-        try (InputStream in = SchemaMigrations.class.getResourceAsStream("/dev/dynsni/core/db/" + script))
+        if (!hasTable(connection, schema, LEGACY_TABLE))
+            return 0;
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT coalesce(max(version), 0) FROM " + schema + "." + LEGACY_TABLE))
         {
-            if (in == null)
-                throw new IllegalStateException("migration script missing from the jar: " + script);
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+            rs.next();
+            return rs.getInt(1);
         }
-        catch (IOException x)
+    }
+
+    private static boolean hasTable(Connection connection, String schema, String table) throws SQLException
+    {
+        try (Statement statement = connection.createStatement();
+             ResultSet rs = statement.executeQuery("SELECT to_regclass('" + schema + "." + table + "') IS NOT NULL"))
         {
-            throw new IllegalStateException("cannot read migration script " + script, x);
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 }

@@ -36,9 +36,9 @@ import dev.dynsni.core.Setting;
 import dev.dynsni.core.Settings;
 import dev.dynsni.core.StoreUrls;
 import dev.dynsni.core.store.CertificateWriter;
+import dev.dynsni.core.store.JdbcCertificateStore;
 import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
-import org.shredzone.acme4j.exception.AcmeException;
 import org.shredzone.acme4j.exception.AcmeNetworkException;
 import org.shredzone.acme4j.exception.AcmeServerException;
 import org.slf4j.Logger;
@@ -61,13 +61,15 @@ import org.slf4j.LoggerFactory;
  * names) sees the certificate, the failure, or the lease gone.</p>
  *
  * <p>Concurrency: requests for one name share one future on this node ({@code inflight}); nothing in
- * {@link #request} blocks; orders run on the order pool, the ledger poll, expiry gauges and the
- * renewal round on one scheduler thread.</p>
+ * {@link #request} blocks; orders run on the order pool; the ledger poll, expiry gauges and the
+ * renewal round (which waits for its orders) on two scheduler threads.</p>
  */
 public final class AcmeService implements OnDemandIssuance, AcmeChallenges
 {
     /** How often waiting requests check the ledger for another node's order. */
     static final long WAIT_POLL_MILLIS = 500;
+    /** Longest a request waits for the permission policy's answer; no answer is a denial. */
+    static final long PERMISSION_TIMEOUT_SECONDS = 10;
     /** Renewal starts past 2/3 of a certificate's lifetime, spread back by up to 1/12 of it per name. */
     static final double RENEW_FRACTION = 2.0 / 3;
     static final double RENEW_JITTER = 1.0 / 12;
@@ -92,7 +94,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     private final Map<String, CompletableFuture<Result>> inflight = new ConcurrentHashMap<>();
     private final Map<String, Waiter> waiters = new ConcurrentHashMap<>();
     private volatile boolean running;
-    private volatile long caUnavailableUntilNanos;
+    /** Until when this node asks the CA nothing after a network failure (wall clock: compared across threads, never with a sentinel). */
+    private volatile Instant caUnavailableUntil = Instant.EPOCH;
     private volatile long caBackoffSeconds;
     private ThreadPoolExecutor orders;
     private ScheduledExecutorService scheduler;
@@ -143,6 +146,24 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
                                     Function<String, CompletableFuture<Boolean>> permission)
     {
         return build(settings, dataSource::getConnection, listenConnections(settings), masterKeys, storesHealthy, permission);
+    }
+
+    /**
+     * Builds the service of a node on the PostgreSQL store's pool, which may start later: connections
+     * are taken from {@link JdbcCertificateStore#getDataSource()} when needed (before the store runs,
+     * requests are deferred).
+     */
+    public static AcmeService build(Settings settings, JdbcCertificateStore jdbc, MasterKeys masterKeys, BooleanSupplier storesHealthy,
+                                    Function<String, CompletableFuture<Boolean>> permission)
+    {
+        Connections pooled = () ->
+        {
+            DataSource dataSource = jdbc.getDataSource();
+            if (dataSource == null)
+                throw new SQLException("the PostgreSQL store is not started", "08003");
+            return dataSource.getConnection();
+        };
+        return build(settings, pooled, listenConnections(settings), masterKeys, storesHealthy, permission);
     }
 
     /**
@@ -215,13 +236,15 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
             return thread;
         });
         orders.allowCoreThreadTimeOut(true);
-        scheduler = new ScheduledThreadPoolExecutor(1, r ->
+        // two threads: a renewal round waits for its orders, and must not hold up the ledger poll of waiting requests
+        scheduler = new ScheduledThreadPoolExecutor(2, r ->
         {
             Thread thread = new Thread(r, "dynsni-acme-scheduler");
             thread.setDaemon(true);
             return thread;
         });
         scheduler.scheduleWithFixedDelay(this::pollWaiters, WAIT_POLL_MILLIS, WAIT_POLL_MILLIS, TimeUnit.MILLISECONDS);
+        scheduler.scheduleWithFixedDelay(this::refreshExpiryGauges, 1, renewalIntervalSeconds, TimeUnit.SECONDS);
         if (listenConnections != null)
         {
             // first round soon, then spread: nodes started together do not all try the renewal lock at once
@@ -299,6 +322,13 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         if (existing != null)
             return existing;
         future.whenComplete((r, x) -> inflight.remove(host, future));
+        if (host.startsWith("*."))
+        {
+            // http-01 and tls-alpn-01 cannot validate a wildcard; on-demand names are exact hosts
+            statistics.permissionDenied.increment();
+            future.complete(Result.DENIED);
+            return future;
+        }
         if (!running || !storesHealthy.getAsBoolean())
         {
             deferred(future, host, "stores unhealthy or ACME stopped");
@@ -307,7 +337,8 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         CompletableFuture<Boolean> allowed;
         try
         {
-            allowed = permission.apply(host);
+            // a copy, so that the timeout never completes the policy's own future
+            allowed = permission.apply(host).thenApply(yes -> yes).orTimeout(PERMISSION_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         }
         catch (RuntimeException x)
         {
@@ -376,7 +407,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
             deferred(future, host, "stores unhealthy");
             return;
         }
-        if (System.nanoTime() - caUnavailableUntilNanos < 0)
+        if (Instant.now().isBefore(caUnavailableUntil))
         {
             deferred(future, host, "CA unreachable lately");
             return;
@@ -400,7 +431,12 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
                 fresh.future().whenComplete((r, x) -> old.future().complete(r));
                 return fresh;
             });
-            case BACKOFF, HOURLY_BUDGET, WEEKLY_BUDGET -> deferred(future, host, decision.name().toLowerCase());
+            case BACKOFF -> deferred(future, host, "backoff");
+            case HOURLY_BUDGET, WEEKLY_BUDGET ->
+            {
+                statistics.ordersRateLimited.increment();
+                deferred(future, host, decision.name().toLowerCase(java.util.Locale.ROOT));
+            }
             case LEASED -> future.complete(issue(host, renewal));
         }
     }
@@ -471,7 +507,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     {
         long seconds = caBackoffSeconds == 0 ? retrySeconds : Math.min(caBackoffSeconds * 2, OrderLedger.MAX_BACKOFF_SECONDS);
         caBackoffSeconds = seconds;
-        caUnavailableUntilNanos = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        caUnavailableUntil = Instant.now().plusSeconds(seconds);
     }
 
     private void deferred(CompletableFuture<Result> future, String host, String why)
@@ -513,12 +549,10 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     /**
      * One renewal round, on the node that gets the fleet's renewal lock (a session advisory lock on a
      * connection of its own, released when the round ends or the node dies): renews the names past
-     * their renewal point, at most the order pool's size at a time, waiting for each batch. Also
-     * refreshes the expiry gauges, on every node.
+     * their renewal point, at most the order pool's size at a time, waiting for each batch.
      */
     private void renewalRound()
     {
-        refreshExpiryGauges();
         if (!storesHealthy.getAsBoolean())
             return;
         try (Connection lock = listenConnections.get())

@@ -13,6 +13,7 @@ public final class AcmeStatistics
     final LongAdder ordersSucceeded = new LongAdder();
     final LongAdder ordersFailed = new LongAdder();
     final LongAdder ordersDeferred = new LongAdder();
+    final LongAdder ordersRateLimited = new LongAdder();
     final LongAdder permissionAllowed = new LongAdder();
     final LongAdder permissionDenied = new LongAdder();
     final LongAdder renewalsStarted = new LongAdder();
@@ -41,6 +42,12 @@ public final class AcmeStatistics
     public long getOrdersDeferred()
     {
         return ordersDeferred.sum();
+    }
+
+    /** @return requests deferred because a fleet budget (orders per hour, per registered domain per week) was used up; also counted as deferred */
+    public long getOrdersRateLimited()
+    {
+        return ordersRateLimited.sum();
     }
 
     /** @return requests the permission policy allowed */
@@ -83,6 +90,6 @@ public final class AcmeStatistics
     public String toString()
     {
         return "AcmeStatistics[started=" + getOrdersStarted() + ", succeeded=" + getOrdersSucceeded() + ", failed=" + getOrdersFailed() +
-            ", deferred=" + getOrdersDeferred() + ", allowed=" + getPermissionAllowed() + ", denied=" + getPermissionDenied() + "]";
+            ", deferred=" + getOrdersDeferred() + ", rateLimited=" + getOrdersRateLimited() + ", allowed=" + getPermissionAllowed() + ", denied=" + getPermissionDenied() + "]";
     }
 }

@@ -41,6 +41,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class ChallengeBoard implements AcmeChallenges
 {
+    /** The challenge type names, as ACME and {@code acme_challenge.type} spell them. */
+    static final String HTTP_01 = "http-01";
+    static final String TLS_ALPN_01 = "tls-alpn-01";
+
     /** How often the snapshot is re-read without a notification. */
     static final long REFRESH_MILLIS = 10_000;
     /** Reloads a node makes per second for reads the snapshot cannot answer. */
@@ -150,10 +154,6 @@ public final class ChallengeBoard implements AcmeChallenges
             return CompletableFuture.completedFuture(answer);
         return reloadOnMiss().thenApply(s -> s == null ? null : s.http().get(token));
     }
-
-    /** The challenge type names, as ACME and {@code acme_challenge.type} spell them. */
-    static final String HTTP_01 = "http-01";
-    static final String TLS_ALPN_01 = "tls-alpn-01";
 
     /**
      * Publishes a challenge for the fleet (committed, and notified, when this returns), replacing any

@@ -1,6 +1,5 @@
 package dev.dynsni.core.acme;
 
-import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
@@ -59,6 +58,8 @@ class AcmeServiceTest
     private static HttpServer challengeServer;
     /** Which node's {@link AcmeChallenges} the challenge server reads: always the first node, whichever node orders. */
     private static volatile AcmeChallenges answering;
+    /** Validations the challenge server answers wrongly before it answers right again (a CA seeing failed validations). */
+    private static final AtomicInteger failValidations = new AtomicInteger();
 
     private final String schema = TestServices.newSchema();
     private final List<AcmeService> services = new ArrayList<>();
@@ -76,7 +77,7 @@ class AcmeServiceTest
             try
             {
                 AcmeChallenges challenges = answering;
-                answer = challenges == null ? null : challenges.http01(token).get(5, TimeUnit.SECONDS);
+                answer = challenges == null || failValidations.getAndDecrement() > 0 ? null : challenges.http01(token).get(5, TimeUnit.SECONDS);
             }
             catch (Exception x)
             {
@@ -123,6 +124,7 @@ class AcmeServiceTest
             service.stop();
         }
         answering = null;
+        failValidations.set(0);
         TestServices.dropSchema(schema);
     }
 
@@ -175,6 +177,8 @@ class AcmeServiceTest
         assertEquals(0, status.attempts());
         assertEquals(0, count("acme_challenge"), "the challenge is withdrawn");
         assertEquals(1, node.statistics().getOrdersSucceeded());
+        node.refreshStatistics();
+        assertEquals(0, node.statistics().getExpiringWithin30Days(), "Pebble's default lifetime is years");
         assertEquals(Result.ISSUED, node.request("shop1.example.com").get(10, TimeUnit.SECONDS), "a stored name is not ordered again");
         assertEquals(1, node.statistics().getOrdersStarted());
     }
@@ -239,6 +243,20 @@ class AcmeServiceTest
     }
 
     @Test
+    void expiredLease_ofANodeThatDied_isTakenOver() throws Exception
+    {
+        AcmeService node = node(settings(pebble), true);
+        try (Connection connection = TestServices.connect();
+             Statement statement = connection.createStatement())
+        {
+            statement.executeUpdate("INSERT INTO " + schema + ".acme_order (name, state, lease_holder, lease_until) VALUES ('orphan.example.net', 'ordering', 'dead-node', now() - interval '1 second')");
+        }
+        assertEquals(Result.ISSUED, node.request("orphan.example.net").get(60, TimeUnit.SECONDS));
+        assertEquals(1, node.statistics().getOrdersStarted());
+        assertEquals("issued", node.ledger().status("orphan.example.net").state());
+    }
+
+    @Test
     void overBudgetOrInBackoff_isDeferred_withoutAskingTheCa() throws Exception
     {
         Settings settings = settings(pebble).set(Setting.ACME_MAX_ORDERS_PER_HOUR, 3L).set(Setting.ACME_MAX_ORDERS_PER_DOMAIN_PER_WEEK, 2L);
@@ -280,6 +298,7 @@ class AcmeServiceTest
 
         assertEquals(0, node.statistics().getOrdersStarted());
         assertEquals(3, node.statistics().getOrdersDeferred());
+        assertEquals(2, node.statistics().getOrdersRateLimited(), "the two budgets; the backoff is not a rate limit");
         assertEquals(0, count("acme_account"), "the CA was never contacted: not even the account was registered");
         assertEquals(5, count("acme_order_log"), "no order logged");
     }
@@ -346,6 +365,28 @@ class AcmeServiceTest
     }
 
     @Test
+    void faultyCa_badNoncesAndFailedValidations_areRetriedWithinTheBudgets() throws Exception
+    {
+        try (PebbleProcess faulty = new PebbleProcess(challengeServer.getAddress().getPort(), FreePorts.next()).env("PEBBLE_WFE_NONCEREJECT", "50").start())
+        {
+            Settings settings = settings(faulty).set(Setting.ACME_RETRY_SECONDS, 1L).set(Setting.ACME_MAX_ORDERS_PER_HOUR, 3L);
+            AcmeService node = node(settings, true);
+            failValidations.set(1);
+            assertEquals(Result.FAILED, node.request("flaky.example.com").get(60, TimeUnit.SECONDS), "the CA saw a wrong answer");
+            OrderLedger.Status failed = node.ledger().status("flaky.example.com");
+            assertEquals(1, failed.attempts());
+            assertEquals(Result.DEFERRED, node.request("flaky.example.com").get(10, TimeUnit.SECONDS), "in backoff right after the failure");
+
+            Thread.sleep(java.time.Duration.between(java.time.Instant.now(), failed.nextAttemptAt()).toMillis() + 100);
+            assertEquals(Result.ISSUED, node.request("flaky.example.com").get(60, TimeUnit.SECONDS), "retried after the backoff, through 50 % bad nonces");
+            assertEquals(Result.ISSUED, node.request("second.example.com").get(60, TimeUnit.SECONDS));
+            assertEquals(Result.DEFERRED, node.request("third.example.com").get(10, TimeUnit.SECONDS), "3 orders this hour: the budget holds");
+            assertEquals(3, count("acme_order_log"));
+            assertEquals(1, node.statistics().getOrdersRateLimited());
+        }
+    }
+
+    @Test
     void tlsAlpn01_isTheSha256OfTheKeyAuthorization_andAFloodOfUnknownNamesCostsFewQueries() throws Exception
     {
         AcmeService node = node(settings(pebble), true);
@@ -391,6 +432,9 @@ class AcmeServiceTest
             OrderLedger.Status first = node.ledger().status("short.example.com");
             long lifetimeSeconds = java.time.Duration.between(first.notBefore(), first.notAfter()).toSeconds();
             assertTrue(lifetimeSeconds <= 21, "Pebble's certificateValidityPeriod is in seconds: lifetime " + lifetimeSeconds + " s");
+            node.refreshStatistics();
+            assertEquals(1, node.statistics().getExpiringWithin7Days());
+            assertEquals(1, node.statistics().getExpiringWithin30Days());
 
             long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(40);
             OrderLedger.Status now = first;
