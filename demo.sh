@@ -450,22 +450,7 @@ EOF
 
 if $ACME; then
     ACME_HOST="new.$DOMAIN"
-    # TODO(lead): "$DYNSNI allow $ACME_HOST" once the admin tool has it; meanwhile the row it writes
-    cat >"$PEBBLE/Allow.java" <<'EOF'
-public class Allow
-{
-    public static void main(String[] args) throws Exception
-    {
-        try (var c = java.sql.DriverManager.getConnection(args[0]);
-             var s = c.prepareStatement("INSERT INTO " + args[1] + ".acme_allowed (name) VALUES (?) ON CONFLICT DO NOTHING"))
-        {
-            s.setString(1, args[2]);
-            s.executeUpdate();
-        }
-    }
-}
-EOF
-    java -cp "$HOME_ABS/lib/dynamic-sni/*" "$PEBBLE/Allow.java" "$JDBC_URL" "$SCHEMA" "$ACME_HOST" || die "cannot allow $ACME_HOST in $SCHEMA.acme_allowed"
+    "$DYNSNI" allow "$ACME_HOST" >/dev/null || die "dynsni allow $ACME_HOST failed"
     curl -sf --cacert "$PEBBLE/ca.pem" "https://127.0.0.1:$PEBBLE_MGMT/roots/0" >"$PEBBLE/root.pem" || die "cannot read pebble's root: see $PEBBLE/pebble.log"
     if [ "$CALLER_DIR" = "$ROOT" ]; then PEBBLE_ROOT="$PEBBLE/root.pem"; else PEBBLE_ROOT="$ROOT/$PEBBLE/root.pem"; fi
     CMD_ACME="curl -s -o /dev/null -w '%{http_code} in %{time_total} s\\n' --cacert $PEBBLE_ROOT --resolve $ACME_HOST:$PORT:127.0.0.1 https://$ACME_HOST:$PORT/"
@@ -478,6 +463,10 @@ EOF
 
   ACME: $ACME_HOST got a certificate of the local pebble during its first handshake (tls-alpn-01
   answered on port $PORT); it is stored like any other now. pebble log: $PEBBLE/pebble.log
+  Allow more names ('*.shops.$DOMAIN': every name one label below), then ask for them:
+
+    $ADMIN --jetty-base $BASE_SHOWN allow 'another.$DOMAIN' '*.shops.$DOMAIN'
+    $ADMIN --jetty-base $BASE_SHOWN acme status $ACME_HOST
 
 EOF
 fi

@@ -3,6 +3,7 @@ package dev.dynsni;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.ToLongFunction;
 
+import dev.dynsni.core.acme.AcmePermissions;
 import dev.dynsni.core.acme.AcmeService;
 import dev.dynsni.core.acme.AcmeStatistics;
 import dev.dynsni.core.acme.OnDemandIssuance;
@@ -32,6 +33,27 @@ public class AcmeHandshakeStatistics
     final LongAdder waitsExpired = new LongAdder();
     final LongAdder servedAfterIssuance = new LongAdder();
     private volatile AcmeService service;
+    private volatile AcmePermissions permissions;
+
+    /** Attaches the counters of the permission policy the factory made; null: none. */
+    void setPermissions(AcmePermissions permissions)
+    {
+        this.permissions = permissions;
+    }
+
+    @ManagedAttribute("Permission checks turned away by acme.permissionChecksPerSecond (denied for now, not remembered)")
+    public long getPermissionRateLimited()
+    {
+        AcmePermissions p = permissions;
+        return p == null ? 0 : p.getRateLimited();
+    }
+
+    @ManagedAttribute("Ask endpoint calls that failed (denied, asked again later)")
+    public long getPermissionAskErrors()
+    {
+        AcmePermissions p = permissions;
+        return p == null ? 0 : p.getAskErrors();
+    }
 
     /** Attaches the counters of the ACME service the factory runs (orders, permissions, expiry); null: none. */
     void setService(AcmeService service)

@@ -32,7 +32,7 @@ import dev.dynsni.core.Settings;
 import dev.dynsni.core.Stores;
 import dev.dynsni.core.acme.AcmeChallenges;
 import dev.dynsni.core.acme.AcmeService;
-import dev.dynsni.core.acme.Connections;
+import dev.dynsni.core.acme.AcmePermissions;
 import dev.dynsni.core.acme.OnDemandIssuance;
 import dev.dynsni.core.store.CachingCertificateStore;
 import dev.dynsni.core.store.JdbcCertificateStore;
@@ -95,6 +95,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private Function<String, CompletableFuture<Boolean>> acmePermission;
     private AcmeService acmeService;
     private ExecutorService acmePermissionExecutor;
+    private volatile AcmePermissions acmePermissions;
 
     public DynamicSniSslContextFactory()
     {
@@ -168,7 +169,10 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         store.start();
         // after the store: its start migrates the schema, ACME's tables included
         if (acmeService != null)
+        {
+            startAcmePermissions();
             acmeService.start();
+        }
         this.resolver = resolver;
         addBean(store, false);
         addBean(statistics, false);
@@ -196,6 +200,8 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (acmePermissionExecutor != null)
             acmePermissionExecutor.shutdownNow();
         acmePermissionExecutor = null;
+        acmePermissions = null;
+        acmeStatistics.setPermissions(null);
         if (store != null)
         {
             removeBean(store);
@@ -248,20 +254,40 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (jdbc == null)
             throw new IllegalStateException(Setting.ACME_DIRECTORY_URL.property() + " is set but the certificate store has no PostgreSQL tier (" + store +
                 "): ACME keeps its account, orders and challenges in PostgreSQL; set " + Setting.JDBC_URL.property());
-        Connections connections = () ->
-        {
-            javax.sql.DataSource dataSource = jdbc.getDataSource();
-            if (dataSource == null)
-                throw new SQLException("the PostgreSQL store is not started");
-            return dataSource.getConnection();
-        };
         Function<String, CompletableFuture<Boolean>> permission = acmePermission;
         if (permission == null)
         {
-            acmePermissionExecutor = new ThreadPoolExecutor(1, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(1000), r -> daemon(r, "dynsni-acme-permission"));
-            permission = new AllowedNamesTable(connections, getJdbcSchema(), acmePermissionExecutor);
+            // The table and ask endpoint policy needs the store's pool: made once the store started.
+            acmePermissionExecutor = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(10_000), r -> daemon(r, "dynsni-acme-permission"));
+            permission = host ->
+            {
+                AcmePermissions p = acmePermissions;
+                return p == null ? CompletableFuture.completedFuture(false) : p.allows(host);
+            };
         }
-        return AcmeService.build(settings, connections, AcmeService.listenConnections(settings), masterKeys, this::storesHealthy, permission);
+        return AcmeService.build(settings, jdbc, masterKeys, this::storesHealthy, permission);
+    }
+
+    /**
+     * The default permission policy ({@link AcmePermissions}: the {@code acme_allowed} table, then
+     * the ask endpoint; answers cached, checks rate-limited), on the store's pool, which exists
+     * once the store started. A bad {@code acme.askUrl} fails the start here, naming it.
+     */
+    private void startAcmePermissions()
+    {
+        if (acmePermissionExecutor == null)
+            return;
+        JdbcCertificateStore jdbc = jdbcStore(store);
+        try
+        {
+            acmePermissions = new AcmePermissions(jdbc.getDataSource(), getJdbcSchema(), getAcmeAskUrl(), Duration.ofSeconds(getAcmePermissionCacheSeconds()),
+                getAcmePermissionChecksPerSecond(), acmePermissionExecutor, Ticker.systemTicker());
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw new IllegalStateException(x.getMessage(), x);
+        }
+        acmeStatistics.setPermissions(acmePermissions);
     }
 
     /** @return the PostgreSQL tier of a store: itself, or the source behind a shared cache; null for none */
@@ -475,6 +501,19 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             r.evict(host);
     }
 
+    /**
+     * Forgets this node's remembered permission answers for an ACME rule (a host, or {@code *.parent}:
+     * then all of them), so a {@code dynsni allow} or {@code disallow} takes effect here at once rather
+     * than after {@code acme.permissionCacheSeconds}.
+     */
+    @ManagedOperation(value = "Forgets this node's remembered ACME permission answers for a name (or *.parent: all)", impact = "ACTION")
+    public void forgetAcmePermission(@Name(value = "rule", description = "host name or *.parent") String rule)
+    {
+        AcmePermissions p = acmePermissions;
+        if (p != null && rule != null)
+            p.forget(AcmePermissions.normalizeRule(rule));
+    }
+
     @ManagedOperation(value = "Drops every certificate cached by this node", impact = "ACTION")
     public void evictAll()
     {
@@ -566,7 +605,8 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
 
     /**
      * The ACME permission policy of the service the factory builds: whether a name may be ordered
-     * on demand. Default: the {@code acme_allowed} table of the store's schema ({@code dynsni allow}).
+     * on demand. Default: {@link AcmePermissions} (the {@code acme_allowed} table of the store's
+     * schema, {@code dynsni allow}, then {@code acme.askUrl}).
      */
     public void setAcmePermission(Function<String, CompletableFuture<Boolean>> permission)
     {
