@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * dispatch. The pooled buffer is touched under a lock, so a close on another thread never releases
  * it under a reader. Nothing here ever blocks or sleeps.</p>
  *
+ * <p>ACME (when the resolver has it on): RESOLVING also covers the wait for a certificate issued on
+ * demand ({@link #awaitIssuance}) and, for a ClientHello offering {@code acme-tls/1}, the lookup of
+ * the host's pending tls-alpn-01 challenge ({@link #validate}), which hands over to a TLS connection
+ * of its own, never to the tenant one. Both complete on ACME's threads and win the state like a
+ * lookup does.</p>
+ *
  * <p>Bounds: the connection is admitted only within the factory's budget ({@link PendingHandshake});
  * a ClientHello arriving in many small pieces is read at a bounded pace ({@link #readMore()}), so its
  * cost stays close to that of one sent at once;
