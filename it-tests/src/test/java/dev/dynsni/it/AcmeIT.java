@@ -31,8 +31,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 /**
  * On-demand ACME issuance on the real distribution (start.jar) against a real Pebble (Debian's
  * {@code pebble}, its DNS answering 127.0.0.1 for every name), two nodes sharing one PostgreSQL
- * schema: node A answers on the TLS port Pebble validates tls-alpn-01 on, node B on the plain HTTP
- * port Pebble validates http-01 on ({@code acme.challengeType=http-01}). Names are allowed by
+ * schema: node A (tenants on Conscrypt, {@code dynamic-sni-conscrypt}) answers on the TLS port Pebble
+ * validates tls-alpn-01 on, node B (JSSE) on the plain HTTP port Pebble validates http-01 on
+ * ({@code acme.challengeType=http-01}). Names are allowed by
  * inserting them into {@code acme_allowed}, as {@code dynsni allow} does.
  * <ul>
  * <li>an allowed new name is issued on its first connection and served at once: tls-alpn-01 through
@@ -62,8 +63,8 @@ class AcmeIT
         int httpPort = FreePorts.next();
         pebble = new PebbleProcess(httpPort, tlsPort).start();
         closing.add(pebble);
-        tlsAlpnNode = node("acme-a", tlsPort, Map.of());
-        httpNode = node("acme-b", FreePorts.next(), Map.of("jetty.dynamicSni.acme.challengeType", "http-01", "jetty.http.port", String.valueOf(httpPort),
+        tlsAlpnNode = node("acme-a", "dynamic-sni-conscrypt", tlsPort, Map.of());
+        httpNode = node("acme-b", "dynamic-sni", FreePorts.next(), Map.of("jetty.dynamicSni.acme.challengeType", "http-01", "jetty.http.port", String.valueOf(httpPort),
             "jetty.http.host", "127.0.0.1"));
         client = TlsClient.trusting(pebble.issuingRoot()).verifyingHostName().timeoutMillis(20_000);
     }
@@ -85,9 +86,9 @@ class AcmeIT
         TestServices.dropSchema(schema);
     }
 
-    private JettyDistribution.JettyProcess node(String name, int tlsPort, Map<String, String> extra) throws Exception
+    private JettyDistribution.JettyProcess node(String name, String module, int tlsPort, Map<String, String> extra) throws Exception
     {
-        Path base = JettyDistribution.newBase(name, "--add-modules=dynamic-sni,http,https,http2");
+        Path base = JettyDistribution.newBase(name, "--add-modules=" + module + ",http,https,http2");
         Map<String, String> properties = new HashMap<>(extra);
         properties.put("jetty.dynamicSni.jdbc.url", TestServices.jdbcUrl());
         properties.put("jetty.dynamicSni.jdbc.schema", schema);
@@ -146,6 +147,7 @@ class AcmeIT
         assertTrue(leaf.getSubjectAlternativeNames().stream().anyMatch(san -> "alpn.acme.test".equals(san.get(1))));
         assertEquals(1, orders("alpn.acme.test"));
         assertTrue(tlsAlpnNode.log().contains("ACME validation answered type=tls-alpn-01 sni=alpn.acme.test"), tlsAlpnNode.log());
+        assertTrue(tlsAlpnNode.log().contains("Dynamic SNI ready engine=Conscrypt"), "tenants of node A on Conscrypt, the validation on JSSE");
         // and the other node serves it from the stores
         assertTrue(client.handshake(httpNode.port(), "alpn.acme.test").ok());
     }
