@@ -40,15 +40,18 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * A, http-01 through B; the chain verifies against Pebble's issuing root, for the name;</li>
  * <li>a name not allowed gets the unknown-host policy and causes no order;</li>
  * <li>both nodes receiving the same new name at once make one order between them;</li>
+ * <li>a name first denied (both nodes and Redis remember "no certificate"), then allowed, is issued
+ * and served on its next connection by both nodes;</li>
  * <li>Pebble stopped: the issued certificates keep being served by both nodes.</li>
  * </ul>
- * Cost: one Pebble and two Jetty processes for the class (about 20-30 s on 2 cores).
+ * Cost: one Pebble and two Jetty processes for the class (about 40 s on 2 cores).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AcmeIT
 {
     private final String schema = TestServices.newSchema();
+    private final String keyPrefix = TestServices.newKeyPrefix();
     private final List<AutoCloseable> closing = new ArrayList<>();
     private PebbleProcess pebble;
     private JettyDistribution.JettyProcess tlsAlpnNode;
@@ -96,6 +99,10 @@ class AcmeIT
         properties.put("jetty.dynamicSni.acme.directoryUrl", pebble.directoryUrl());
         properties.put("jetty.dynamicSni.acme.caFile", pebble.caFile().toString());
         properties.put("jetty.dynamicSni.acme.email", "ops@acme.test");
+        // Redis too, so that its "no certificate" entries are in the way of a name issued later
+        properties.put("jetty.dynamicSni.redis.address", TestServices.redisUrl());
+        properties.put("jetty.dynamicSni.redis.keyPrefix", keyPrefix);
+        properties.put("jetty.dynamicSni.acme.permissionCacheSeconds", "1");
         properties.putIfAbsent("jetty.http.port", String.valueOf(FreePorts.next()));
         JettyDistribution.appendProperties(base.resolve("start.d/dynamic-sni.ini"), properties);
         JettyDistribution.JettyProcess jetty = JettyDistribution.JettyProcess.start(base, tlsPort);
@@ -188,6 +195,21 @@ class AcmeIT
 
     @Test
     @Order(5)
+    void deniedThenAllowed_negativeEntriesOfL1AndRedisDoNotHideTheNewCertificate() throws Exception
+    {
+        // first contact while not allowed: both nodes remember "no certificate" (L1 and Redis)
+        assertFalse(client.handshake(tlsAlpnNode.port(), "later.acme.test").ok());
+        assertFalse(client.handshake(httpNode.port(), "later.acme.test").ok());
+        allow("later.acme.test");
+        Thread.sleep(1100); // acme.permissionCacheSeconds=1: the denial is forgotten
+        assertIssuedOnFirstConnection(tlsAlpnNode, "later.acme.test");
+        TlsClient.Result other = client.handshake(httpNode.port(), "later.acme.test");
+        assertTrue(other.ok(), "node B dropped its negative entry on the change: " + other.failure());
+        assertEquals(1, orders("later.acme.test"));
+    }
+
+    @Test
+    @Order(6)
     void pebbleStopped_issuedCertificatesKeepBeingServed() throws Exception
     {
         pebble.stop();
