@@ -91,6 +91,12 @@ public class AcmeHandshakeStatistics
         return service(AcmeStatistics::getOrdersDeferred);
     }
 
+    @ManagedAttribute("ACME orders held back by a fleet budget (orders per hour, per registered domain per week)")
+    public long getOrdersRateLimited()
+    {
+        return service(AcmeStatistics::getOrdersRateLimited);
+    }
+
     @ManagedAttribute("Permission checks that allowed a name")
     public long getPermissionAllowed()
     {
