@@ -85,7 +85,7 @@ public class AcmeHandshakeStatistics
         return service(AcmeStatistics::getOrdersFailed);
     }
 
-    @ManagedAttribute("ACME orders held back: fleet budgets, backoff, unhealthy stores, another node's lease")
+    @ManagedAttribute("ACME requests held back without asking the CA: a fleet budget, a backoff, an unreachable CA or unhealthy stores")
     public long getOrdersDeferred()
     {
         return service(AcmeStatistics::getOrdersDeferred);
