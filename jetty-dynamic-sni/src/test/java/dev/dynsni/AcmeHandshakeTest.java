@@ -170,6 +170,24 @@ class AcmeHandshakeTest
     }
 
     @Test
+    void onDemand_waitBoundedByWhatIsLeftOfTheHandshakeDeadline() throws Exception
+    {
+        acme.delayMillis = 1800;
+        DynamicSniSslContextFactory factory = factory("reject", 8000);
+        PrefetchTestServer s = new PrefetchTestServer(factory, true, false, 16, prefetching -> prefetching.setHandshakeTimeoutMillis(2000));
+        server = s;
+        TlsClient.Result first = tenantClient.handshake(s.port(), "deadline.acme.test");
+        // The certificate comes after 1.8 s, within acme.waitMillis (8 s) but not within 2000 - 1000 ms
+        // (the deadline less what is kept for the handshake): the policy answers (an alert), not the
+        // deadline (a close), and not the certificate.
+        assertFalse(first.ok());
+        assertTrue(String.valueOf(first.failure()).contains("unrecognized_name"), String.valueOf(first.failure()));
+        assertEquals(1, factory.getAcmeStatistics().getWaitsExpired());
+        Thread.sleep(1200);
+        assertEquals(acme.issued.get("deadline.acme.test").fingerprint(), fingerprint(tenantClient.handshake(s.port(), "deadline.acme.test").leaf()));
+    }
+
+    @Test
     void onDemand_withoutPrefetch_keyManagerAsksAndAnswersByPolicy() throws Exception
     {
         DynamicSniSslContextFactory factory = factory("reject", 5000);
