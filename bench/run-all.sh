@@ -13,12 +13,15 @@
 #   BENCH_TABLES=throughput,latency BENCH_RUNS=5 bench/run-all.sh
 # Table 11 (fleet: PostgreSQL failover with a standby the bench starts, catch-up after a 30 s feed gap with
 # 1,000 changes) takes about 4 min; table 4 measures a single Redis and a Redis Cluster the bench starts.
-# Knobs: TABLES (startup,throughput,latency,propagation,import,jmh,flood,prefetch,memory,hostile,fleet) RUNS
+# Table 12 (acme) needs Debian's pebble (apt-get install pebble): 50 first contacts, 1,000 handshakes on 100
+# new names over two nodes, a flood of 10,000 random disallowed names.
+# Knobs: TABLES (startup,throughput,latency,propagation,import,jmh,flood,prefetch,memory,hostile,fleet,acme) RUNS
 # START_HOSTS KEYSTORE_MAX START_TIMEOUT_SECONDS KEY_POOL P12_ITERATIONS TENANTS ZIPF CLIENT_THREADS
 # WARMUP_SECONDS SECONDS LATENCY_SECONDS CHANGES IMPORT_HOSTS JMH_CACHE_SIZES JMH_OPTIONS
 # FLOOD_NAMES FLOOD_TENANTS FLOOD_THREADS PREFETCH_HOSTS PREFETCH_SLICES PREFETCH_WARMUP_SECONDS
 # MEMORY_HOSTS MEMORY_BASELINE_REF HOSTILE_CONNECTIONS HOSTILE_STALLED HOSTILE_DEADLINE_MILLIS
-# FLEET_GAP_SECONDS FLEET_CHANGES SERVER_JVM_OPTIONS JDBC_URL REDIS PREFIX.
+# FLEET_GAP_SECONDS FLEET_CHANGES ACME_NAMES ACME_FLEET_NAMES ACME_FLEET_HANDSHAKES ACME_FLOOD_NAMES
+# SERVER_JVM_OPTIONS JDBC_URL REDIS PREFIX.
 # Table 9 (memory per cached host) measures the current library and, as "before", the library at
 # BENCH_MEMORY_BASELINE_REF (default: the commit before the byte bound and the certificate sharing),
 # built here once into bench/target/baseline-REF (or give its jars in BENCH_MEMORY_BASELINE).

@@ -19,7 +19,7 @@ import java.util.Map;
  */
 public final class Bench
 {
-    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch", "memory", "hostile", "fleet");
+    static final List<String> TABLES = List.of("startup", "throughput", "latency", "propagation", "import", "jmh", "flood", "prefetch", "memory", "hostile", "fleet", "acme");
 
     private Bench()
     {
@@ -64,6 +64,7 @@ public final class Bench
                     case "memory" -> new MemoryTable(context).run();
                     case "hostile" -> new HostileTable(context).run();
                     case "fleet" -> new FleetTable(context).run();
+                    case "acme" -> new AcmeTable(context).run();
                     default -> throw new IllegalArgumentException("unknown table " + table + "; known: " + TABLES);
                 };
                 double seconds = (System.nanoTime() - start) / 1e9;

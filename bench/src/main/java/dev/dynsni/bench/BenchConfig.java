@@ -39,7 +39,11 @@ final class BenchConfig
         Map.entry("HOSTILE_STALLED", "3"),
         Map.entry("HOSTILE_DEADLINE_MILLIS", "2000"),
         Map.entry("FLEET_GAP_SECONDS", "3"),
-        Map.entry("FLEET_CHANGES", "20"));
+        Map.entry("FLEET_CHANGES", "20"),
+        Map.entry("ACME_NAMES", "3"),
+        Map.entry("ACME_FLEET_NAMES", "4"),
+        Map.entry("ACME_FLEET_HANDSHAKES", "16"),
+        Map.entry("ACME_FLOOD_NAMES", "100"));
 
     final Map<String, String> used = new LinkedHashMap<>();
     /** Knobs whose value differs from the full size. */
@@ -87,6 +91,10 @@ final class BenchConfig
     final String prefix;
     final int fleetGapSeconds;
     final int fleetChanges;
+    final int acmeNames;
+    final int acmeFleetNames;
+    final int acmeFleetHandshakes;
+    final int acmeFloodNames;
     private final Map<String, String> overrides;
 
     BenchConfig(boolean smoke, Map<String, String> overrides)
@@ -153,6 +161,10 @@ final class BenchConfig
         prefix = knob.apply("PREFIX", "bench_");
         fleetGapSeconds = Integer.parseInt(knob.apply("FLEET_GAP_SECONDS", "30"));
         fleetChanges = Integer.parseInt(knob.apply("FLEET_CHANGES", "1000"));
+        acmeNames = Integer.parseInt(knob.apply("ACME_NAMES", "50"));
+        acmeFleetNames = Integer.parseInt(knob.apply("ACME_FLEET_NAMES", "100"));
+        acmeFleetHandshakes = Integer.parseInt(knob.apply("ACME_FLEET_HANDSHAKES", "1000"));
+        acmeFloodNames = Integer.parseInt(knob.apply("ACME_FLOOD_NAMES", "10000"));
     }
 
     /** @return the same configuration on another PostgreSQL (a topology the bench started) */

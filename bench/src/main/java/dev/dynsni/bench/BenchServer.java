@@ -39,7 +39,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *
  * <p>{@code --mode static --keystore FILE --password PW}: Jetty's stock {@code SslContextFactory.Server}
  * with that keystore. {@code --mode dynamic --jdbc-url URL --schema S [--redis ADDR --prefix P]
- * [--cache N]}: {@link DynamicSniSslContextFactory}. {@code --provider Conscrypt}, in either mode: TLS on
+ * [--cache N] [--acme-directory URL --acme-ca-file F [--acme-wait-millis N]]}: {@link DynamicSniSslContextFactory}. {@code --provider Conscrypt}, in either mode: TLS on
  * Conscrypt (BoringSSL). Prints {@code READY tls=PORT control=PORT}.</p>
  */
 public final class BenchServer
@@ -70,6 +70,17 @@ public final class BenchServer
             dynamic.setCacheMaxEntries(Long.parseLong(args.get("cache", "10000")));
             dynamic.setNegativeCacheMaxEntries(Long.parseLong(args.get("negative-cache", "10000")));
             dynamic.setUnknownHostPolicy("reject");
+            // --acme-directory URL --acme-ca-file F: on-demand ACME (table 12), budgets out of the way
+            String acmeDirectory = args.get("acme-directory", "");
+            if (!acmeDirectory.isEmpty())
+            {
+                dynamic.setAcmeDirectoryUrl(acmeDirectory);
+                dynamic.setAcmeCaFile(args.required("acme-ca-file"));
+                dynamic.setAcmeWaitMillis(Long.parseLong(args.get("acme-wait-millis", "20000")));
+                dynamic.setAcmePermissionChecksPerSecond(Long.parseLong(args.get("acme-permission-checks-per-second", "10")));
+                dynamic.setAcmeMaxOrdersPerHour(1_000_000);
+                dynamic.setAcmeMaxOrdersPerDomainPerWeek(1_000_000);
+            }
             ssl = dynamic;
         }
 

@@ -21,6 +21,12 @@ public final class ChangeFeed
      * the schema); nodes then re-read the challenges (schema V4, {@code acme_challenge}).
      */
     public static final String ACME_CHALLENGE_CHANNEL = "dynsni_acme_challenges";
+    /**
+     * What follows the schema in a payload of {@link #ACME_CHALLENGE_CHANNEL} when the ACME permission
+     * rules ({@code acme_allowed}) changed; a payload of the schema alone announces a challenge change.
+     * The migration's trigger writes it through the placeholder {@code ${rulesSuffix}}.
+     */
+    public static final String ACME_RULES_SUFFIX = "|allowed";
     /** The name of a change that concerns every stored name. */
     public static final String EVICT_ALL = "*";
     private static final char SEPARATOR = '|';

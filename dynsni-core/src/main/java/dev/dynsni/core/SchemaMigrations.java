@@ -20,7 +20,8 @@ import org.slf4j.LoggerFactory;
  * listed in {@link #SCRIPTS} (a test checks the list against what Flyway applies), each applied once,
  * in order, under Flyway's PostgreSQL advisory lock so that nodes starting together do not race. The
  * scripts use the placeholders {@code ${schema}}, {@code ${channel}} ({@link ChangeFeed#CHANNEL}) and
- * {@code ${challengeChannel}} ({@link ChangeFeed#ACME_CHALLENGE_CHANNEL}).
+ * {@code ${challengeChannel}} ({@link ChangeFeed#ACME_CHALLENGE_CHANNEL}), {@code ${rulesSuffix}}
+ * ({@link ChangeFeed#ACME_RULES_SUFFIX}).
  *
  * <p><b>Schemas made before Flyway</b> (versions 1-3, recorded in the table {@code schema_version}
  * by this class's earlier runner) are taken over as they are: Flyway's history starts with a
@@ -70,7 +71,7 @@ public final class SchemaMigrations
             .defaultSchema(schema)
             .table(HISTORY_TABLE)
             .locations("classpath:dev/dynsni/core/db")
-            .placeholders(Map.of("schema", schema, "channel", ChangeFeed.CHANNEL, "challengeChannel", ChangeFeed.ACME_CHALLENGE_CHANNEL))
+            .placeholders(Map.of("schema", schema, "channel", ChangeFeed.CHANNEL, "challengeChannel", ChangeFeed.ACME_CHALLENGE_CHANNEL, "rulesSuffix", ChangeFeed.ACME_RULES_SUFFIX))
             .cleanDisabled(true)
             .validateMigrationNaming(true);
         if (legacy > 0)

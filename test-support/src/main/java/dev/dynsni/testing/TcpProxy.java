@@ -25,6 +25,8 @@ public final class TcpProxy implements Closeable
     private volatile boolean cut;
     private volatile long delayMillis;
     private volatile boolean closed;
+    private final java.util.concurrent.atomic.AtomicLong connections = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong bytesToTarget = new java.util.concurrent.atomic.AtomicLong();
 
     public TcpProxy(InetSocketAddress target) throws IOException
     {
@@ -88,8 +90,9 @@ public final class TcpProxy implements Closeable
                 upstream.setTcpNoDelay(true);
                 sockets.add(client);
                 sockets.add(upstream);
-                pipe(client, upstream);
-                pipe(upstream, client);
+                connections.incrementAndGet();
+                pipe(client, upstream, bytesToTarget);
+                pipe(upstream, client, null);
             }
             catch (IOException x)
             {
@@ -99,7 +102,7 @@ public final class TcpProxy implements Closeable
         }
     }
 
-    private void pipe(Socket from, Socket to)
+    private void pipe(Socket from, Socket to, java.util.concurrent.atomic.AtomicLong counted)
     {
         Thread thread = new Thread(() ->
         {
@@ -116,6 +119,8 @@ public final class TcpProxy implements Closeable
                         break;
                     out.write(buffer, 0, read);
                     out.flush();
+                    if (counted != null)
+                        counted.addAndGet(read);
                 }
             }
             catch (IOException ignored)
@@ -132,6 +137,18 @@ public final class TcpProxy implements Closeable
         }, "tcp-proxy-pipe");
         thread.setDaemon(true);
         thread.start();
+    }
+
+    /** @return connections let through to the target so far */
+    public long connections()
+    {
+        return connections.get();
+    }
+
+    /** @return bytes clients sent the target so far: 0 means the target was asked nothing */
+    public long bytesToTarget()
+    {
+        return bytesToTarget.get();
     }
 
     @Override

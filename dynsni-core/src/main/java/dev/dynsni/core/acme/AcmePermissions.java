@@ -41,9 +41,10 @@ import org.slf4j.LoggerFactory;
  * checked again on its next contact. Permission is checked before any order, budget or lock, so a
  * flood of disallowed names never reaches the CA.</p>
  *
- * <p><b>Changes.</b> {@code dynsni allow} and {@code disallow} change the table; a node forgets its
- * remembered answers for the name when told ({@link #forget}); otherwise an answer lives out its
- * time.</p>
+ * <p><b>Changes.</b> {@code dynsni allow} and {@code disallow} (or any SQL) change the table; its
+ * trigger tells every node, which then forgets its remembered answers ({@link #forgetAll}, wired by
+ * the node through {@code AcmeService.onPermissionRulesChanged}); answers of the ask endpoint live
+ * out their time.</p>
  */
 public final class AcmePermissions
 {
@@ -270,6 +271,12 @@ public final class AcmePermissions
             answers.synchronous().invalidateAll();
         else
             answers.synchronous().invalidate(rule);
+    }
+
+    /** Drops every remembered answer: the rules changed somewhere in the fleet. */
+    public void forgetAll()
+    {
+        answers.synchronous().invalidateAll();
     }
 
     public long getAllowed()

@@ -299,6 +299,15 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         return ledger;
     }
 
+    /**
+     * @param listener told when the permission rules ({@code acme_allowed}) changed anywhere in the
+     *                 fleet, or may have while this node did not listen: e.g. {@link AcmePermissions#forgetAll()}
+     */
+    public void onPermissionRulesChanged(Runnable listener)
+    {
+        board.onRulesChanged(listener);
+    }
+
     @Override
     public CompletableFuture<byte[]> tlsAlpn01(String host)
     {

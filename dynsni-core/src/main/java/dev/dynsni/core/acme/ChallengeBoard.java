@@ -69,6 +69,8 @@ public final class ChallengeBoard implements AcmeChallenges
     /** Re-reads of the table, for tests: a flood of misses must not raise it beyond the rate. */
     final LongAdder reloads = new LongAdder();
     private volatile Snapshot snapshot = Snapshot.EMPTY;
+    /** Told when the permission rules (acme_allowed) changed, or may have while the feed was down. */
+    private volatile Runnable rulesChanged = () -> {};
     private volatile boolean running;
     private Thread listener;
     private ExecutorService worker;
@@ -83,6 +85,15 @@ public final class ChallengeBoard implements AcmeChallenges
         this.connections = connections;
         this.listenConnections = listenConnections;
         this.schema = schema;
+    }
+
+    /**
+     * @param listener told (on the listener thread; keep it short) when the rows of {@code acme_allowed}
+     *                 changed, or may have changed while this node did not listen
+     */
+    public void onRulesChanged(Runnable listener)
+    {
+        rulesChanged = listener;
     }
 
     public synchronized void start()
@@ -290,7 +301,10 @@ public final class ChallengeBoard implements AcmeChallenges
                 }
                 reload(connection);
                 if (downLogged)
+                {
                     LOG.info("ACME challenge feed is back schema={}", schema);
+                    rulesChanged.run(); // a rules change may have passed unheard
+                }
                 downLogged = false;
                 backoff = 100;
                 PGConnection pg = connection.unwrap(PGConnection.class);
@@ -301,10 +315,14 @@ public final class ChallengeBoard implements AcmeChallenges
                     boolean changed = false;
                     if (notifications != null)
                     {
+                        boolean rules = false;
                         for (PGNotification notification : notifications)
                         {
                             changed |= schema.equals(notification.getParameter());
+                            rules |= (schema + ChangeFeed.ACME_RULES_SUFFIX).equals(notification.getParameter());
                         }
+                        if (rules)
+                            rulesChanged.run();
                     }
                     if (changed || System.nanoTime() - last > TimeUnit.MILLISECONDS.toNanos(REFRESH_MILLIS))
                     {

@@ -23,6 +23,20 @@ CREATE TABLE ${schema}.acme_allowed
     created_at timestamptz NOT NULL DEFAULT now()
 );
 
+-- Every change of the rules (dynsni allow / disallow, or plain SQL) NOTIFYs ${challengeChannel} with
+-- the schema and ChangeFeed.ACME_RULES_SUFFIX: nodes then forget the permission answers they remember, so a change applies at once.
+CREATE FUNCTION ${schema}.acme_allowed_notify() RETURNS trigger LANGUAGE plpgsql AS
+$$
+BEGIN
+    PERFORM pg_notify('${challengeChannel}', TG_TABLE_SCHEMA || '${rulesSuffix}');
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER acme_allowed_notify
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON ${schema}.acme_allowed
+    FOR EACH STATEMENT EXECUTE FUNCTION ${schema}.acme_allowed_notify();
+
 -- Pending challenges, published by the ordering node before it asks the CA to validate and withdrawn
 -- when the order ends, so that whichever node the CA reaches answers. type is 'http-01' (looked up by
 -- token) or 'tls-alpn-01' (looked up by host; key_authorization is then what the acmeIdentifier

@@ -500,4 +500,20 @@ class AcmeServiceTest
         parameters.setRevocationEnabled(false);
         CertPathValidator.getInstance("PKIX").validate(CertificateFactory.getInstance("X.509").generateCertPath(chain), parameters);
     }
+
+    @Test
+    void permissionRulesChanged_anyWriterOfTheTable_toldToEveryNode() throws Exception
+    {
+        AcmeService node1 = node(settings(pebble), true);
+        AcmeService node2 = node(settings(pebble), true);
+        java.util.concurrent.CountDownLatch told = new java.util.concurrent.CountDownLatch(2);
+        node1.onPermissionRulesChanged(told::countDown);
+        node2.onPermissionRulesChanged(told::countDown);
+        Thread.sleep(1000); // both listen
+        try (java.sql.Connection connection = TestServices.connect(); java.sql.Statement statement = connection.createStatement())
+        {
+            statement.execute("INSERT INTO " + schema + ".acme_allowed (name) VALUES ('plain-sql.example.com')");
+        }
+        assertTrue(told.await(10, TimeUnit.SECONDS), "both nodes told of the insert");
+    }
 }
