@@ -288,6 +288,9 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             throw new IllegalStateException(x.getMessage(), x);
         }
         acmeStatistics.setPermissions(acmePermissions);
+        // dynsni allow / disallow anywhere in the fleet: every node forgets its remembered answers
+        AcmePermissions permissions = acmePermissions;
+        acmeService.onPermissionRulesChanged(permissions::forgetAll);
     }
 
     /** @return the PostgreSQL tier of a store: itself, or the source behind a shared cache; null for none */
@@ -499,19 +502,6 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         CertificateResolver r = resolver;
         if (r != null && host != null)
             r.evict(host);
-    }
-
-    /**
-     * Forgets this node's remembered permission answers for an ACME rule (a host, or {@code *.parent}:
-     * then all of them), so a {@code dynsni allow} or {@code disallow} takes effect here at once rather
-     * than after {@code acme.permissionCacheSeconds}.
-     */
-    @ManagedOperation(value = "Forgets this node's remembered ACME permission answers for a name (or *.parent: all)", impact = "ACTION")
-    public void forgetAcmePermission(@Name(value = "rule", description = "host name or *.parent") String rule)
-    {
-        AcmePermissions p = acmePermissions;
-        if (p != null && rule != null)
-            p.forget(AcmePermissions.normalizeRule(rule));
     }
 
     @ManagedOperation(value = "Drops every certificate cached by this node", impact = "ACTION")
