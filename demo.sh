@@ -3,7 +3,7 @@
 # tenants over HTTPS and HTTP/2, each with its own certificate picked at handshake time from
 # PostgreSQL (through Redis). Nothing is loaded at start.
 #
-#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--wars W] [--engine E] [--rebuild] [--smoke] [--help]
+#   ./demo.sh [--tenants N] [--port PORT] [--rsa K] [--wars W] [--engine E] [--acme] [--rebuild] [--smoke] [--help]
 #
 # PostgreSQL and Redis: DYNSNI_JDBC_URL / DYNSNI_REDIS_URL when set (the demo then uses the schema
 # ${DYNSNI_JDBC_SCHEMA:-dynsni_demo} and the key prefix ${DYNSNI_REDIS_KEY_PREFIX:-dynsni-demo:});
@@ -18,6 +18,7 @@ WARS=0
 ENGINE=auto
 REBUILD=false
 SMOKE=false
+ACME=false
 DOMAIN=demo.test
 
 usage()
@@ -33,6 +34,8 @@ Options:
                 (docs/hosting.md); the shared WAR answers the others (default $WARS)
   --engine E    TLS engine: conscrypt (BoringSSL, the dynamic-sni-conscrypt module) or jsse
                 (the JDK's); default: conscrypt where its native library loads, else jsse
+  --acme        also start a local ACME CA (Debian's pebble) and show a new tenant, new.$DOMAIN,
+                getting its certificate on its first request (tls-alpn-01 on the HTTPS port)
   --rebuild     rebuild the Jetty home and the WAR even if they exist
   --smoke       run the printed client commands, then stop everything and exit
   --help        this text
@@ -51,6 +54,7 @@ while [ $# -gt 0 ]; do
         --wars=*) WARS="${1#*=}"; shift ;;
         --engine) ENGINE="${2:?--engine needs jsse or conscrypt}"; shift 2 ;;
         --engine=*) ENGINE="${1#*=}"; shift ;;
+        --acme) ACME=true; shift ;;
         --rebuild) REBUILD=true; shift ;;
         --smoke) SMOKE=true; shift ;;
         -h|--help) usage; exit 0 ;;
@@ -89,6 +93,8 @@ elapsed() { awk -v a="$1" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }'
 
 JETTY_PID=""
 REDIS_PID=""
+PEBBLE_PID=""
+PEBBLE_DNS_PID=""
 PG_DIR=""
 PG_AS=()
 cleanup()
@@ -102,6 +108,12 @@ cleanup()
         kill -KILL "$JETTY_PID" 2>/dev/null || true
         wait "$JETTY_PID" 2>/dev/null || true
     fi
+    for pid in "$PEBBLE_PID" "$PEBBLE_DNS_PID"; do
+        if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+            kill -TERM "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+        fi
+    done
     if [ -n "$REDIS_PID" ] && kill -0 "$REDIS_PID" 2>/dev/null; then
         say "Stopping Redis (pid $REDIS_PID)"
         kill -TERM "$REDIS_PID" 2>/dev/null || true
@@ -256,6 +268,47 @@ jetty.dynamicSni.default.certificate=$ROOT/$PKI/default.crt
 jetty.dynamicSni.default.key=$ROOT/$PKI/default.key
 EOF
 printf '\n## Written by demo.sh\njetty.ssl.port=%s\n' "$PORT" >>"$BASE/start.d/ssl.ini"
+
+# ---- --acme: a local ACME CA (pebble), its validator pointed at this Jetty's HTTPS port (tls-alpn-01)
+
+if $ACME; then
+    for tool in pebble pebble-challtestsrv openssl; do
+        command -v "$tool" >/dev/null || die "--acme needs $tool: install it (Debian/Ubuntu: apt-get install pebble openssl)"
+    done
+    PEBBLE="$DATA/pebble"
+    rm -rf "$PEBBLE"
+    mkdir -p "$PEBBLE"
+    PEBBLE_PORT=$(free_port); PEBBLE_MGMT=$(free_port); PEBBLE_DNS=$(free_port); PEBBLE_DNS_MGMT=$(free_port); PEBBLE_HTTP=$(free_port)
+    say "Starting a local ACME CA (pebble) on https://127.0.0.1:$PEBBLE_PORT/dir, validating on port $PORT"
+    # pebble's own HTTPS: a throw-away CA and a certificate for 127.0.0.1
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PEBBLE/ca.key" -out "$PEBBLE/ca.pem" -days 2 \
+        -subj "/CN=demo pebble API CA" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign >/dev/null 2>&1
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$PEBBLE/server.key" -out "$PEBBLE/server.csr" -subj /CN=127.0.0.1 >/dev/null 2>&1
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$PEBBLE/server.ext"
+    openssl x509 -req -in "$PEBBLE/server.csr" -CA "$PEBBLE/ca.pem" -CAkey "$PEBBLE/ca.key" -CAcreateserial -days 2 \
+        -extfile "$PEBBLE/server.ext" -out "$PEBBLE/server.pem" >/dev/null 2>&1
+    cat >"$PEBBLE/config.json" <<EOF
+{ "pebble": { "listenAddress": "127.0.0.1:$PEBBLE_PORT", "managementListenAddress": "127.0.0.1:$PEBBLE_MGMT",
+  "certificate": "$ROOT/$PEBBLE/server.pem", "privateKey": "$ROOT/$PEBBLE/server.key",
+  "httpPort": $PEBBLE_HTTP, "tlsPort": $PORT, "ocspResponderURL": "", "externalAccountBindingRequired": false } }
+EOF
+    # every name resolves to 127.0.0.1 for the CA's validator
+    pebble-challtestsrv -defaultIPv4 127.0.0.1 -defaultIPv6 "" -dns01 "127.0.0.1:$PEBBLE_DNS" -http01 "" -https01 "" -tlsalpn01 "" \
+        -management "127.0.0.1:$PEBBLE_DNS_MGMT" >"$PEBBLE/dns.log" 2>&1 &
+    PEBBLE_DNS_PID=$!
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$PEBBLE/config.json" -dnsserver "127.0.0.1:$PEBBLE_DNS" >"$PEBBLE/pebble.log" 2>&1 &
+    PEBBLE_PID=$!
+    for _ in $(seq 1 100); do
+        curl -sf -o /dev/null --cacert "$PEBBLE/ca.pem" "https://127.0.0.1:$PEBBLE_PORT/dir" && break
+        kill -0 "$PEBBLE_PID" 2>/dev/null || die "pebble exited: see $PEBBLE/pebble.log"
+        sleep 0.1
+    done
+    cat >>"$BASE/start.d/dynamic-sni.ini" <<EOF
+jetty.dynamicSni.acme.directoryUrl=https://127.0.0.1:$PEBBLE_PORT/dir
+jetty.dynamicSni.acme.caFile=$ROOT/$PEBBLE/ca.pem
+jetty.dynamicSni.acme.email=demo@$DOMAIN
+EOF
+fi
 cp "$WAR" "$BASE/webapps/ROOT.war"
 
 # ---- --wars W: one WAR per tenant t1..tW, deployed by a context XML with virtualHosts (docs/hosting.md)
@@ -395,6 +448,29 @@ $WAR_LINES
 
 EOF
 
+if $ACME; then
+    ACME_HOST="new.$DOMAIN"
+    "$DYNSNI" allow "$ACME_HOST" >/dev/null || die "dynsni allow $ACME_HOST failed"
+    curl -sf --cacert "$PEBBLE/ca.pem" "https://127.0.0.1:$PEBBLE_MGMT/roots/0" >"$PEBBLE/root.pem" || die "cannot read pebble's root: see $PEBBLE/pebble.log"
+    if [ "$CALLER_DIR" = "$ROOT" ]; then PEBBLE_ROOT="$PEBBLE/root.pem"; else PEBBLE_ROOT="$ROOT/$PEBBLE/root.pem"; fi
+    CMD_ACME="curl -s -o /dev/null -w '%{http_code} in %{time_total} s\\n' --cacert $PEBBLE_ROOT --resolve $ACME_HOST:$PORT:127.0.0.1 https://$ACME_HOST:$PORT/"
+    CMD_ACME_CERT="openssl s_client -connect 127.0.0.1:$PORT -servername $ACME_HOST -CAfile $PEBBLE_ROOT -brief </dev/null 2>&1 | grep -E 'Peer certificate|Verification'"
+    say "ACME: $ACME_HOST is allowed and has no certificate yet; its first request:"
+    printf '    %s\n      -> %s\n' "$CMD_ACME" "$(eval "$CMD_ACME" || true)"
+    printf '    %s\n' "$CMD_ACME_CERT"
+    eval "$CMD_ACME_CERT" | sed 's/^/      /' || true
+    cat <<EOF
+
+  ACME: $ACME_HOST got a certificate of the local pebble during its first handshake (tls-alpn-01
+  answered on port $PORT); it is stored like any other now. pebble log: $PEBBLE/pebble.log
+  Allow more names ('*.shops.$DOMAIN': every name one label below), then ask for them:
+
+    $ADMIN --jetty-base $BASE_SHOWN allow 'another.$DOMAIN' '*.shops.$DOMAIN'
+    $ADMIN --jetty-base $BASE_SHOWN acme status $ACME_HOST
+
+EOF
+fi
+
 if $SMOKE; then
     say "Smoke test: running the commands above"
     failed=0
@@ -415,6 +491,9 @@ if $SMOKE; then
     run "\"sans\":\\[\"\\*.wild.$DOMAIN\"\\]" "$CMD_WILD"
     run "^421$" "$CMD_421"
     run "Verification: OK" "$CMD_OPENSSL"
+    if $ACME; then
+        run "Verification: OK" "$CMD_ACME_CERT"
+    fi
     for i in $(seq 1 "$WARS"); do
         run "<h1>t$i.$DOMAIN has its own WAR</h1>" "$(war_page "$i")"
         run "Peer certificate: .*CN *= *t$i\.$DOMAIN" "$(war_cert "$i")"

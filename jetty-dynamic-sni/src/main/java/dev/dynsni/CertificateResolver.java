@@ -145,6 +145,9 @@ final class CertificateResolver
     private final boolean sniRequired;
     private final long lookupTimeoutMillis;
     private final DynamicSniStatistics statistics;
+    private final HostIndex index;
+    /** The ACME side; null while ACME is off. Set once, before the resolver answers any handshake. */
+    private volatile OnDemandAcme acme;
 
     /**
      * @param defaultCredential served under the {@code default} policy and without SNI; null for none
@@ -191,6 +194,13 @@ final class CertificateResolver
         this.sniRequired = sniRequired;
         this.lookupTimeoutMillis = lookupTimeoutMillis;
         this.statistics = statistics;
+        this.index = index;
+    }
+
+    /** Turns ACME on: validations are answered and names without a certificate ask for one. Before start. */
+    void setAcme(OnDemandAcme acme)
+    {
+        this.acme = acme;
     }
 
     /** Sizes and lifetimes of the in-process caches. */
@@ -300,7 +310,13 @@ final class CertificateResolver
         else if (handed != null)
             found = held(t.cache(), host);
         else
+        {
             found = await(t.cache(), host);
+            OnDemandAcme a = acme;
+            // No prefetch: nothing may wait here for an order; the next connection gets the certificate.
+            if (found == null && a != null && isHosted(host))
+                a.requestOnly(host);
+        }
         return count(host, found, found == null ? "unknown host" : null, keyTypes);
     }
 
@@ -378,6 +394,81 @@ final class CertificateResolver
         {
             return null;
         }
+    }
+
+    // ---- ACME: the prefetch's side (the key manager's is in resolve)
+
+    /**
+     * A tls-alpn-01 validation (a ClientHello offering {@code acme-tls/1}) for a host.
+     *
+     * @return a future of the engine answering it, null when it must be refused (no challenge
+     *     pending for the host, or ACME off): such a connection never reaches the tenant path
+     */
+    CompletableFuture<SSLEngine> tlsAlpn01(String host)
+    {
+        OnDemandAcme a = acme;
+        return a == null ? CompletableFuture.completedFuture(null) : a.tlsAlpn01(host);
+    }
+
+    /** @return a future of the http-01 key authorization of a token, null when none is pending or ACME is off */
+    CompletableFuture<String> http01(String token)
+    {
+        OnDemandAcme a = acme;
+        return a == null ? CompletableFuture.completedFuture(null) : a.http01(token);
+    }
+
+    /** @return whether ACME is on: validations are answered and names without a certificate ask for one */
+    boolean isAcmeOn()
+    {
+        return acme != null;
+    }
+
+    /** @return whether a host the stores have no certificate for asks for one before its handshake goes on */
+    boolean mayIssue(String host)
+    {
+        return acme != null && isHosted(host);
+    }
+
+    /** @return the longest a connection waits for a new certificate ({@code acme.waitMillis}); 0 while ACME is off */
+    long getAcmeWaitMillis()
+    {
+        OnDemandAcme a = acme;
+        return a == null ? 0 : a.getWaitMillis();
+    }
+
+    /**
+     * Asks for a certificate for a host the stores have none for, and once it is issued (and this
+     * node's caches have heard of it, see {@link OnDemandAcme}) looks the host up again. Never waits
+     * on a thread.
+     *
+     * @param maxWaitMillis the longest to wait for the issuance
+     * @return a future of the host's new credentials, null when none came in time (the unknown-host
+     *     policy then answers); never failing
+     */
+    CompletableFuture<HostCredentials> issue(String host, long maxWaitMillis)
+    {
+        OnDemandAcme a = acme;
+        if (a == null)
+            return CompletableFuture.completedFuture(null);
+        return a.issue(host, maxWaitMillis).thenCompose(issued ->
+        {
+            if (!issued)
+                return CompletableFuture.<HostCredentials>completedFuture(null);
+            Tables t = tables;
+            if (t == null)
+                return CompletableFuture.<HostCredentials>completedFuture(null);
+            // The change event normally did this already; when it did not come in time, do it here.
+            if (index != null)
+                index.add(host);
+            if (t.cache().peek(host) == null)
+                t.cache().invalidate(host, 0);
+            return t.cache().resolve(host);
+        }).handle((credentials, failure) ->
+        {
+            if (credentials != null)
+                a.countServedAfterIssuance();
+            return failure == null ? credentials : null;
+        });
     }
 
     /** The unknown-host decision, the only one. */
@@ -487,6 +578,9 @@ final class CertificateResolver
             t.cache().invalidateAll();
         else
             t.cache().invalidate(name, version);
+        OnDemandAcme a = acme;
+        if (a != null)
+            a.onChange(name);
     }
 
     /** Changes may have been missed: reload everything L1 holds, forget every unknown host. */
@@ -495,6 +589,9 @@ final class CertificateResolver
         Tables t = tables;
         if (t != null)
             t.cache().refreshAll();
+        OnDemandAcme a = acme;
+        if (a != null)
+            a.onChangesLost();
     }
 
     /** Drops this node's copy of a stored name: an exact host (normalised here) or {@code *.parent}. */

@@ -35,6 +35,12 @@ import org.slf4j.LoggerFactory;
  * dispatch. The pooled buffer is touched under a lock, so a close on another thread never releases
  * it under a reader. Nothing here ever blocks or sleeps.</p>
  *
+ * <p>ACME (when the resolver has it on): RESOLVING also covers the wait for a certificate issued on
+ * demand ({@link #awaitIssuance}) and, for a ClientHello offering {@code acme-tls/1}, the lookup of
+ * the host's pending tls-alpn-01 challenge ({@link #validate}), which hands over to a TLS connection
+ * of its own, never to the tenant one. Both complete on ACME's threads and win the state like a
+ * lookup does.</p>
+ *
  * <p>Bounds: the connection is admitted only within the factory's budget ({@link PendingHandshake});
  * a ClientHello arriving in many small pieces is read at a bounded pace ({@link #readMore()}), so its
  * cost stays close to that of one sent at once;
@@ -52,6 +58,8 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     /** Reads after which an incomplete ClientHello is read at most every {@link #PACE_MILLIS}: real clients need one or two. */
     static final int PACE_AFTER_READS = 8;
     static final long PACE_MILLIS = 10;
+    /** What a connection waiting for a new certificate keeps of its deadline for the TLS handshake itself. */
+    static final long HANDSHAKE_RESERVE_MILLIS = 1000;
 
     private enum State
     {
@@ -283,6 +291,8 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
                     statistics.invalidSni.increment();
                     handOverLater(State.READING);
                 }
+                else if (TlsAlpn01Responder.isValidation(result.alpn()))
+                    validate(normalized);
                 else
                     prefetch(normalized);
             }
@@ -336,6 +346,12 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
             }
             statistics.hits.increment();
             found = lookup.join();
+            if (found == null && resolver.mayIssue(host))
+            {
+                if (state.compareAndSet(State.READING, State.RESOLVING))
+                    awaitIssuance(resolver);
+                return;
+            }
             if (resolver.refuses(host, found))
             {
                 if (state.compareAndSet(State.READING, State.HANDING_OVER))
@@ -354,6 +370,15 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
         lookupTimer = connector.getScheduler().schedule(this::onLookupTimeout, factory.effectivePrefetchTimeoutMillis(), TimeUnit.MILLISECONDS);
         lookup.whenComplete((credentials, failure) ->
         {
+            if (failure == null && credentials == null && state.get() == State.RESOLVING && resolver.mayIssue(host))
+            {
+                // Still RESOLVING: the issuance's own bound replaces the lookup's.
+                cancelLookupTimer();
+                statistics.waitNanos.add(System.nanoTime() - lookupNanos);
+                statistics.completed.increment();
+                awaitIssuance(resolver);
+                return;
+            }
             if (!state.compareAndSet(State.RESOLVING, State.HANDING_OVER))
                 return;
             statistics.waitNanos.add(System.nanoTime() - lookupNanos);
@@ -373,6 +398,104 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
     }
 
     /**
+     * The stores have no certificate for the host and ACME may issue one: asks for it, and waits
+     * without a thread up to {@code acme.waitMillis}, within what is left of the connection's deadline
+     * (less {@link #HANDSHAKE_RESERVE_MILLIS} for the handshake). A certificate issued in time is
+     * handed to this handshake; otherwise the unknown-host policy answers, as without ACME. Called in
+     * state RESOLVING; the resolver's future completes within the wait, so no timer of ours is needed.
+     */
+    private void awaitIssuance(CertificateResolver resolver)
+    {
+        long wait = Math.min(resolver.getAcmeWaitMillis(), pending.remainingMillis() - HANDSHAKE_RESERVE_MILLIS);
+        if (LOG.isDebugEnabled())
+            LOG.debug("No certificate, asking ACME sni={} waitMillis={} {}", host, wait, getEndPoint());
+        CompletableFuture<HostCredentials> issued;
+        try
+        {
+            issued = resolver.issue(host, wait);
+        }
+        catch (Throwable x)
+        {
+            issued = CompletableFuture.completedFuture(null);
+        }
+        issued.whenComplete((credentials, failure) ->
+        {
+            if (!state.compareAndSet(State.RESOLVING, State.HANDING_OVER))
+                return;
+            found = failure == null ? credentials : null;
+            if (resolver.refuses(host, found))
+            {
+                refuse(resolver);
+                return;
+            }
+            execute(() -> handOver(false));
+        });
+    }
+
+    /**
+     * An ACME tls-alpn-01 validation ({@code acme-tls/1} offered): never the tenant path. With a
+     * challenge pending for the host it is handed to a TLS connection of its own that presents the
+     * challenge certificate ({@link TlsAlpn01Responder}); otherwise (none pending, ACME off) it is
+     * refused like an unknown name. The connection's deadline bounds the wait for the shared state.
+     */
+    private void validate(String host)
+    {
+        this.host = host;
+        if (!state.compareAndSet(State.READING, State.RESOLVING))
+            return;
+        CertificateResolver resolver = factory.getResolver();
+        CompletableFuture<SSLEngine> answer;
+        try
+        {
+            answer = resolver == null ? CompletableFuture.completedFuture(null) : resolver.tlsAlpn01(host);
+        }
+        catch (Throwable x)
+        {
+            answer = CompletableFuture.completedFuture(null);
+        }
+        answer.whenComplete((engine, failure) ->
+        {
+            if (!state.compareAndSet(State.RESOLVING, State.HANDING_OVER))
+                return;
+            if (engine == null || failure != null)
+            {
+                if (LOG.isDebugEnabled())
+                    LOG.debug("Refusing tls-alpn-01 validation, no challenge pending sni={} {}", host, getEndPoint());
+                alertAndClose();
+                return;
+            }
+            execute(() -> handOverValidation(engine));
+        });
+    }
+
+    /** Upgrades the endpoint to the validation's own TLS connection, with the bytes read. */
+    private void handOverValidation(SSLEngine engine)
+    {
+        EndPoint endPoint = getEndPoint();
+        try
+        {
+            if (!endPoint.isOpen())
+                return;
+            PendingHandshake.HandOverSslConnection tls = factory.newValidationConnection(connector, endPoint, engine);
+            synchronized (lock)
+            {
+                tls.takeOver(pending, pooled, buffer);
+                pooled = null;
+            }
+            endPoint.upgrade(tls);
+        }
+        catch (Throwable x)
+        {
+            pending.unreserveAll();
+            pending.end();
+            statistics.upgradeErrors.increment();
+            if (LOG.isDebugEnabled())
+                LOG.debug("Hand-over of a tls-alpn-01 validation failed sni={} {}", host, endPoint, x);
+            endPoint.close(x);
+        }
+    }
+
+    /**
      * The stores say the host has no certificate and the unknown-host policy refuses it: answer the
      * ClientHello with a fatal {@code unrecognized_name} alert (RFC 6066) and close, without any TLS
      * work. A flood of unknown names then costs no key exchange at all.
@@ -384,6 +507,12 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
         resolver.countRefused(found);
         if (LOG.isDebugEnabled())
             LOG.debug("Refusing unknown host before TLS sni={} {}", host, getEndPoint());
+        alertAndClose();
+    }
+
+    /** Sends a fatal {@code unrecognized_name} alert and closes, without any TLS work. */
+    private void alertAndClose()
+    {
         EndPoint endPoint = getEndPoint();
         state.set(State.CLOSED);
         endPoint.write(Callback.from(() -> endPoint.close(), endPoint::close), ByteBuffer.wrap(UNRECOGNIZED_NAME_ALERT.clone()));

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyStore;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
@@ -14,6 +15,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
 import java.util.function.UnaryOperator;
 import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLEngine;
@@ -29,6 +31,13 @@ import dev.dynsni.core.Secrets;
 import dev.dynsni.core.Setting;
 import dev.dynsni.core.Settings;
 import dev.dynsni.core.Stores;
+import dev.dynsni.core.acme.AcmeChallenges;
+import dev.dynsni.core.acme.AcmeService;
+import dev.dynsni.core.acme.AcmePermissions;
+import dev.dynsni.core.acme.OnDemandIssuance;
+import dev.dynsni.core.store.CachingCertificateStore;
+import dev.dynsni.core.store.JdbcCertificateStore;
+import dev.dynsni.core.store.StoreCounters;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.ManagedOperation;
@@ -81,6 +90,13 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     private volatile CertificateResolver resolver;
     private volatile String engine = "JSSE";
     private HostIndex hostIndex;
+    private final AcmeHandshakeStatistics acmeStatistics = new AcmeHandshakeStatistics();
+    private AcmeChallenges configuredChallenges;
+    private OnDemandIssuance configuredIssuance;
+    private Function<String, CompletableFuture<Boolean>> acmePermission;
+    private AcmeService acmeService;
+    private ExecutorService acmePermissionExecutor;
+    private volatile AcmePermissions acmePermissions;
 
     public DynamicSniSslContextFactory()
     {
@@ -127,6 +143,7 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         statistics.setHostIndex(index);
         CertificateResolver resolver = new CertificateResolver(store, index, masterKeys, defaultCredential, "reject".equals(getUnknownHostPolicy()), hostedNames,
             isSniRequired(), getLookupTimeoutMillis(), sizing, statistics, cacheExecutor, ticker, engineForm);
+        startAcme(resolver, masterKeys);
         store.setChangeListener(new CertificateStore.ChangeListener()
         {
             @Override
@@ -134,6 +151,10 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
             {
                 index.add(name); // first, so that no lookup from now on rules the name out
                 resolver.onChange(name, version);
+                // after L1: a request completed by another node's order then finds the certificate
+                AcmeService acme = acmeService;
+                if (acme != null)
+                    acme.onCertificateChange(name);
                 scheduleRebuild();
             }
 
@@ -147,6 +168,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         });
         statistics.setStoreCounters(store.getCounters());
         store.start();
+        // after the store: its start migrates the schema, ACME's tables included
+        if (acmeService != null)
+        {
+            startAcmePermissions();
+            acmeService.start();
+        }
         this.resolver = resolver;
         addBean(store, false);
         addBean(statistics, false);
@@ -166,6 +193,16 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         if (deployedNames != null && contains(deployedNames))
             removeBean(deployedNames);
         removeBean(statistics);
+        removeBean(acmeStatistics);
+        acmeStatistics.setService(null);
+        if (acmeService != null)
+            acmeService.stop();
+        acmeService = null;
+        if (acmePermissionExecutor != null)
+            acmePermissionExecutor.shutdownNow();
+        acmePermissionExecutor = null;
+        acmePermissions = null;
+        acmeStatistics.setPermissions(null);
         if (store != null)
         {
             removeBean(store);
@@ -186,6 +223,119 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         super.customize(sslEngine);
         if (Conscrypts.isConscrypt(sslEngine))
             Conscrypts.keepSessionTicketsOff(sslEngine);
+    }
+
+    /**
+     * ACME on when {@code acme.directoryUrl} is set, or when an embedding gave the two contracts
+     * ({@link #setAcmeChallenges}, {@link #setOnDemandIssuance}): the resolver then answers
+     * validations and asks for certificates of names that have none.
+     */
+    private void startAcme(CertificateResolver resolver, MasterKeys masterKeys)
+    {
+        AcmeChallenges challenges = configuredChallenges;
+        OnDemandIssuance issuance = configuredIssuance;
+        if (challenges == null && issuance == null)
+        {
+            if (!AcmeService.enabled(settings))
+                return;
+            acmeService = newAcmeService(masterKeys);
+            acmeStatistics.setService(acmeService);
+            challenges = acmeService;
+            issuance = acmeService;
+        }
+        if (challenges == null || issuance == null)
+            throw new IllegalStateException("ACME needs both the challenges and the issuance of one ACME service: " +
+                (challenges == null ? "setAcmeChallenges" : "setOnDemandIssuance") + " was not given");
+        resolver.setAcme(new OnDemandAcme(challenges, issuance, getAcmeWaitMillis(), acmeStatistics));
+        addBean(acmeStatistics, false);
+        LOG.info("ACME on directory={} challengeType={} waitMillis={}", getAcmeDirectoryUrl(), getAcmeChallengeType(), getAcmeWaitMillis());
+    }
+
+    /**
+     * Builds the node's ACME service from the settings ({@link AcmeService#build}): its account,
+     * orders, fleet leases and budgets and the shared challenges live in the PostgreSQL store's
+     * schema, reached through the store's pool; a bad ACME setting fails the start, naming it.
+     * Override to build it otherwise, or give the two contracts to {@link #setAcmeChallenges} and
+     * {@link #setOnDemandIssuance}.
+     */
+    protected AcmeService newAcmeService(MasterKeys masterKeys)
+    {
+        JdbcCertificateStore jdbc = jdbcStore(store);
+        if (jdbc == null)
+            throw new IllegalStateException(Setting.ACME_DIRECTORY_URL.property() + " is set but the certificate store has no PostgreSQL tier (" + store +
+                "): ACME keeps its account, orders and challenges in PostgreSQL; set " + Setting.JDBC_URL.property());
+        Function<String, CompletableFuture<Boolean>> permission = acmePermission;
+        if (permission == null)
+        {
+            // The table and ask endpoint policy needs the store's pool: made once the store started.
+            acmePermissionExecutor = new ThreadPoolExecutor(2, 2, 60, TimeUnit.SECONDS, new LinkedBlockingQueue<>(10_000), r -> daemon(r, "dynsni-acme-permission"));
+            permission = host ->
+            {
+                AcmePermissions p = acmePermissions;
+                return p == null ? CompletableFuture.completedFuture(false) : p.allows(host);
+            };
+        }
+        return AcmeService.build(settings, jdbc, masterKeys, this::storesHealthy, permission);
+    }
+
+    /**
+     * The default permission policy ({@link AcmePermissions}: the {@code acme_allowed} table, then
+     * the ask endpoint; answers cached, checks rate-limited), on the store's pool, which exists
+     * once the store started. A bad {@code acme.askUrl} fails the start here, naming it.
+     */
+    private void startAcmePermissions()
+    {
+        if (acmePermissionExecutor == null)
+            return;
+        JdbcCertificateStore jdbc = jdbcStore(store);
+        try
+        {
+            acmePermissions = new AcmePermissions(jdbc.getDataSource(), getJdbcSchema(), getAcmeAskUrl(), Duration.ofSeconds(getAcmePermissionCacheSeconds()),
+                getAcmePermissionChecksPerSecond(), acmePermissionExecutor, Ticker.systemTicker());
+        }
+        catch (IllegalArgumentException x)
+        {
+            throw new IllegalStateException(x.getMessage(), x);
+        }
+        acmeStatistics.setPermissions(acmePermissions);
+        // dynsni allow / disallow anywhere in the fleet: every node forgets its remembered answers
+        AcmePermissions permissions = acmePermissions;
+        acmeService.onPermissionRulesChanged(permissions::forgetAll);
+    }
+
+    /** @return the PostgreSQL tier of a store: itself, or the source behind a shared cache; null for none */
+    private static JdbcCertificateStore jdbcStore(CertificateStore store)
+    {
+        if (store instanceof JdbcCertificateStore jdbc)
+            return jdbc;
+        if (store instanceof CachingCertificateStore caching && caching.getSource() instanceof JdbcCertificateStore jdbc)
+            return jdbc;
+        return null;
+    }
+
+    /**
+     * @return whether ACME may order now: every tier reachable and PostgreSQL's change feed
+     *     listening (an order whose certificate no node would hear of is not placed)
+     */
+    private boolean storesHealthy()
+    {
+        CertificateStore s = store;
+        if (s == null)
+            return false;
+        for (StoreCounters counters : s.getCounters())
+        {
+            if (!counters.isAvailable())
+                return false;
+            if ("postgres".equals(counters.getTier()) && !counters.isFeedConnected())
+                return false;
+        }
+        return true;
+    }
+
+    /** @return whether ACME answers validations and issues certificates (set, or started) */
+    boolean isAcmeConfigured()
+    {
+        return configuredChallenges != null || AcmeService.enabled(settings);
     }
 
     /**
@@ -379,6 +529,12 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
         return engine;
     }
 
+    @ManagedAttribute("ACME challenges answered and issuance asked for by handshakes")
+    public AcmeHandshakeStatistics getAcmeStatistics()
+    {
+        return acmeStatistics;
+    }
+
     @ManagedAttribute("Resolution statistics")
     public DynamicSniStatistics getStatistics()
     {
@@ -433,6 +589,42 @@ public class DynamicSniSslContextFactory extends SslContextFactory.Server
     public HostedNames getDeployedNames()
     {
         return deployedNames;
+    }
+
+    /**
+     * The ACME challenges this node answers (tls-alpn-01 on the TLS port, http-01 through
+     * {@link AcmeChallengeHandler}), for an embedding that runs its own ACME service; with
+     * {@code acme.directoryUrl} set and none given, the factory builds one. Give
+     * {@link #setOnDemandIssuance} too.
+     */
+    public void setAcmeChallenges(AcmeChallenges challenges)
+    {
+        checkStopped();
+        this.configuredChallenges = challenges;
+    }
+
+    /**
+     * The ACME permission policy of the service the factory builds: whether a name may be ordered
+     * on demand. Default: {@link AcmePermissions} (the {@code acme_allowed} table of the store's
+     * schema, {@code dynsni allow}, then {@code acme.askUrl}).
+     */
+    public void setAcmePermission(Function<String, CompletableFuture<Boolean>> permission)
+    {
+        checkStopped();
+        this.acmePermission = permission;
+    }
+
+    /** @return the ACME service the factory built and runs; null while ACME is off or given by the embedding */
+    public AcmeService getAcmeService()
+    {
+        return acmeService;
+    }
+
+    /** What a handshake for a name without a certificate asks for one; see {@link #setAcmeChallenges}. */
+    public void setOnDemandIssuance(OnDemandIssuance issuance)
+    {
+        checkStopped();
+        this.configuredIssuance = issuance;
     }
 
     /** For tests: the clock of the in-process caches. */

@@ -89,6 +89,7 @@ final class PendingHandshake
     private final Budget budget;
     private final PrefetchStatistics statistics;
     private final long deadlineMillis;
+    private final long startNanos = System.nanoTime();
     private final AtomicBoolean ended = new AtomicBoolean();
     private final AtomicLong reserved = new AtomicLong();
     private volatile Scheduler.Task deadline;
@@ -173,6 +174,12 @@ final class PendingHandshake
         if (task != null)
             task.cancel();
         budget.connections.decrementAndGet();
+    }
+
+    /** @return what is left of the deadline, ms (negative once passed) */
+    long remainingMillis()
+    {
+        return deadlineMillis - TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - startNanos);
     }
 
     boolean isEnded()

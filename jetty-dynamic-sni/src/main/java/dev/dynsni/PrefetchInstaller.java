@@ -92,6 +92,10 @@ public class PrefetchInstaller extends AbstractLifeCycle
     protected void doStart() throws Exception
     {
         installedOn.clear();
+        if (!enabled && sslContextFactory.isAcmeConfigured() && "tls-alpn-01".equals(sslContextFactory.getAcmeChallengeType()))
+            throw new IllegalStateException(Setting.ACME_CHALLENGE_TYPE.property() + "=tls-alpn-01 needs " + Setting.PREFETCH.property() +
+                "=true: tls-alpn-01 validations are answered by the SNI prefetch, which alone reads the ClientHello's ALPN before TLS starts. " +
+                "Turn the prefetch on, or set " + Setting.ACME_CHALLENGE_TYPE.property() + "=http-01");
         if (!enabled)
         {
             LOG.info("SNI prefetch disabled (jetty.dynamicSni.prefetch=false): lookups block a Jetty thread for up to {} ms", sslContextFactory.getLookupTimeoutMillis());

@@ -10,6 +10,7 @@ import org.eclipse.jetty.io.EndPoint;
 import org.eclipse.jetty.io.ssl.SslConnection;
 import org.eclipse.jetty.server.Connector;
 import org.eclipse.jetty.server.SslConnectionFactory;
+import org.eclipse.jetty.util.BufferUtil;
 import org.eclipse.jetty.util.annotation.ManagedAttribute;
 import org.eclipse.jetty.util.annotation.ManagedObject;
 import org.eclipse.jetty.util.annotation.Name;
@@ -178,6 +179,60 @@ public class PrefetchingSslConnectionFactory extends SslConnectionFactory
     PendingHandshake.HandOverSslConnection newTlsConnection(Connector connector, EndPoint endPoint)
     {
         return (PendingHandshake.HandOverSslConnection)super.newConnection(connector, endPoint);
+    }
+
+    /**
+     * @param engine the engine of {@link TlsAlpn01Responder}: its own JSSE context, never this
+     *               factory's, so neither the tenant key manager nor Jetty's ALPN processor takes part
+     * @return a TLS connection that answers an ACME tls-alpn-01 validation and closes once its
+     *     handshake is done (RFC 8737: the CA sends nothing after it)
+     */
+    PendingHandshake.HandOverSslConnection newValidationConnection(Connector connector, EndPoint endPoint, SSLEngine engine)
+    {
+        PendingHandshake.HandOverSslConnection tls = (PendingHandshake.HandOverSslConnection)newSslConnection(connector, endPoint, engine);
+        configure(tls, connector, endPoint);
+        EndPoint decrypted = tls.getSslEndPoint();
+        decrypted.setConnection(new ValidationConnection(decrypted, connector.getExecutor()));
+        // Closed outside the handshake's own callback, which runs inside the TLS connection's fill.
+        Executor executor = connector.getExecutor();
+        tls.onHandshakeEnd(() -> executor.execute(decrypted::close));
+        return tls;
+    }
+
+    /**
+     * The application side of a tls-alpn-01 validation: reads only to drive the handshake; any
+     * byte after it, or its end, closes the connection.
+     */
+    private static final class ValidationConnection extends AbstractConnection
+    {
+        ValidationConnection(EndPoint endPoint, Executor executor)
+        {
+            super(endPoint, executor);
+        }
+
+        @Override
+        public void onOpen()
+        {
+            super.onOpen();
+            fillInterested();
+        }
+
+        @Override
+        public void onFillable()
+        {
+            try
+            {
+                int filled = getEndPoint().fill(BufferUtil.allocate(256));
+                if (filled == 0)
+                    fillInterested();
+                else
+                    getEndPoint().close();
+            }
+            catch (Throwable x)
+            {
+                getEndPoint().close(x);
+            }
+        }
     }
 
     /** @return a parser of one ClientHello, reading as this JVM's TLS engine does */

@@ -31,7 +31,10 @@ class LayeringTest
         "CertificateResolver", List.of("SniKeyManager", "ClientHelloConnection", "PrefetchingSslConnectionFactory", "DynamicSniSslContextFactory"),
         "SniKeyManager", List.of("ClientHelloConnection", "PrefetchingSslConnectionFactory", "DynamicSniSslContextFactory", "CredentialCache"),
         "ClientHelloConnection", List.of("SniKeyManager", "CredentialCache"),
-        "PrefetchingSslConnectionFactory", List.of("SniKeyManager", "CredentialCache"));
+        "PrefetchingSslConnectionFactory", List.of("SniKeyManager", "CredentialCache"),
+        "OnDemandAcme", List.of("CertificateResolver", "SniKeyManager", "ClientHelloConnection", "PrefetchingSslConnectionFactory", "DynamicSniSslContextFactory"),
+        "TlsAlpn01Responder", List.of("OnDemandAcme", "CertificateResolver", "SniKeyManager", "ClientHelloConnection", "PrefetchingSslConnectionFactory", "DynamicSniSslContextFactory"),
+        "AcmeChallengeHandler", List.of("OnDemandAcme", "SniKeyManager", "ClientHelloConnection", "CredentialCache"));
 
     @Test
     void lowerLayers_neverNameTheOnesAbove() throws IOException

@@ -138,7 +138,12 @@ final class JettyDistribution
          */
         static JettyProcess start(Path base, String... properties) throws Exception
         {
-            int port = FreePorts.next();
+            return start(base, FreePorts.next(), properties);
+        }
+
+        /** Starts Jetty with the TLS connector on the given port (e.g. one an ACME validator was pointed at). */
+        static JettyProcess start(Path base, int port, String... properties) throws Exception
+        {
             List<String> command = new ArrayList<>(List.of(JAVA, "-jar", HOME.resolve("start.jar").toString(), "jetty.ssl.port=" + port, "jetty.ssl.host=127.0.0.1"));
             command.addAll(List.of(properties));
             Path log = base.resolve("jetty.log");
