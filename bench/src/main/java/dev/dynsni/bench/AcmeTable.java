@@ -72,6 +72,9 @@ final class AcmeTable
             {
                 out.append(firstContact(client, node1));
                 out.append(fleet(client, List.of(node1, node2), schema));
+                // Pebble writes its URLs with the Host it was asked on: every ACME request of the nodes passes the proxy.
+                out.append(String.format(Locale.ROOT, "CA traffic of the two parts above, through the proxy: %,d bytes sent over %d connections.%n%n", ca.bytesToTarget(),
+                    ca.connections()));
                 out.append(flood(node1, schema, ca));
             }
         }
