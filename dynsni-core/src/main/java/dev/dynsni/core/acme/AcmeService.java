@@ -577,6 +577,13 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
                 {
                     if (!candidate.renewRequested() && now.isBefore(renewalPoint(candidate)))
                         continue;
+                    // A name disallowed since its issuance is renewed no more (an explicit dynsni acme renew still is).
+                    if (!candidate.renewRequested() && !stillAllowed(candidate.name()))
+                    {
+                        if (LOG.isDebugEnabled())
+                            LOG.debug("ACME renewal skipped, the name is no longer allowed sni={} notAfter={}", candidate.name(), candidate.notAfter());
+                        continue;
+                    }
                     LOG.info("ACME renewal sni={} notAfter={} requested={}", candidate.name(), candidate.notAfter(), candidate.renewRequested());
                     CompletableFuture<Result> future = new CompletableFuture<>();
                     submit(candidate.name(), true, candidate.renewRequested(), future);
@@ -605,6 +612,24 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
     }
 
     /** @return when a name is due: 2/3 of its lifetime, earlier by a fixed share of up to 1/12 derived from the name (spreads a batch issued together) */
+    /** @return whether the permission policy still allows the name; no answer in time counts as no (asked again next round) */
+    private boolean stillAllowed(String name)
+    {
+        try
+        {
+            return Boolean.TRUE.equals(permission.apply(name).get(PERMISSION_TIMEOUT_SECONDS, TimeUnit.SECONDS));
+        }
+        catch (InterruptedException x)
+        {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+        catch (Exception x)
+        {
+            return false;
+        }
+    }
+
     static Instant renewalPoint(OrderLedger.Issued issued)
     {
         CRC32 crc = new CRC32();

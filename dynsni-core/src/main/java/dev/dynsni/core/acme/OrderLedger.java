@@ -342,7 +342,10 @@ public final class OrderLedger
              PreparedStatement query = connection.prepareStatement(
                  "SELECT name, not_before, not_after, renew_requested FROM " + schema + ".acme_order " +
                      "WHERE not_after IS NOT NULL AND (renew_requested OR now() >= not_before + (not_after - not_before) * ?) AND (lease_until IS NULL OR lease_until < now()) " +
-                     "AND (renew_requested OR next_attempt_at IS NULL OR next_attempt_at <= now()) ORDER BY renew_requested DESC, not_after LIMIT ?"))
+                     "AND (renew_requested OR next_attempt_at IS NULL OR next_attempt_at <= now()) " +
+                     // a certificate an operator removed is not brought back
+                     "AND EXISTS (SELECT 1 FROM " + schema + ".certificate c WHERE c.host = acme_order.name) " +
+                     "ORDER BY renew_requested DESC, not_after LIMIT ?"))
         {
             query.setDouble(1, fraction);
             query.setInt(2, limit);

@@ -143,8 +143,13 @@ class AcmeServiceTest
 
     private AcmeService node(Settings settings, boolean healthy)
     {
+        return node(settings, healthy, ALLOW_ALL);
+    }
+
+    private AcmeService node(Settings settings, boolean healthy, Function<String, CompletableFuture<Boolean>> permission)
+    {
         AcmeService service = AcmeService.build(settings, TestServices::connect, AcmeService.listenConnections(settings), MasterKeys.of(MASTER_KEY),
-            () -> healthy, ALLOW_ALL);
+            () -> healthy, permission);
         services.add(service);
         service.start();
         if (answering == null)
@@ -447,6 +452,39 @@ class AcmeServiceTest
             assertTrue(java.time.Instant.now().isBefore(first.notAfter()), "renewed before the old certificate ended");
             assertTrue(node.statistics().getRenewalsStarted() >= 1);
             assertEquals(now.notAfter(), notAfterStored("short.example.com"), "the new certificate is stored like an import");
+        }
+    }
+
+    @Test
+    void renewal_skipsNamesDisallowedOrRemovedSinceTheirIssuance() throws Exception
+    {
+        try (PebbleProcess shortLived = new PebbleProcess(challengeServer.getAddress().getPort(), FreePorts.next()).certificateValiditySeconds(12).start())
+        {
+            Settings settings = settings(shortLived).set(Setting.ACME_RENEWAL_INTERVAL_SECONDS, 1L);
+            Set<String> allowed = java.util.concurrent.ConcurrentHashMap.newKeySet();
+            allowed.addAll(List.of("kept.example.com", "disallowed.example.com", "removed.example.com"));
+            AcmeService node = node(settings, true, host -> CompletableFuture.completedFuture(allowed.contains(host)));
+            for (String host : allowed)
+                assertEquals(Result.ISSUED, node.request(host).get(60, TimeUnit.SECONDS), host);
+            java.time.Instant kept = node.ledger().status("kept.example.com").notAfter();
+            java.time.Instant disallowed = node.ledger().status("disallowed.example.com").notAfter();
+            java.time.Instant removed = node.ledger().status("removed.example.com").notAfter();
+            allowed.remove("disallowed.example.com");
+            try (Connection connection = TestServices.connect(); Statement statement = connection.createStatement())
+            {
+                statement.execute("DELETE FROM " + schema + ".certificate WHERE host = 'removed.example.com'");
+            }
+
+            long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (node.ledger().status("kept.example.com").notAfter().equals(kept))
+            {
+                assertTrue(System.nanoTime() < until, "the allowed name was not renewed");
+                Thread.sleep(250);
+            }
+            Thread.sleep(2500); // two more rounds
+            assertEquals(disallowed, node.ledger().status("disallowed.example.com").notAfter(), "a disallowed name is renewed no more");
+            assertEquals(removed, node.ledger().status("removed.example.com").notAfter(), "a removed certificate is not brought back");
+            assertEquals(0, count("certificate WHERE host = 'removed.example.com'"));
         }
     }
 
