@@ -9,7 +9,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * Table 6: the JMH microbenchmark {@code dev.dynsni.KeyManagerBenchmark} with {@code -prof gc},
+ * Table 6: the JMH microbenchmark {@code dev.dynsni.KeyManagerBenchmark} with {@code -prof gc} (then
+ * {@code dev.dynsni.ConscryptKeyBenchmark}: native keys on Conscrypt),
  * run {@code BENCH_RUNS} times in separate JMH invocations (each its own forked JVM); the table
  * shows the median and min-max of the runs' scores.
  */
@@ -73,7 +74,59 @@ final class JmhTable
             out.append(String.format(Locale.ROOT, "| %,d | %s | %s | %s | %s | %.0f | %.0f |%n", Integer.parseInt(size.trim()), Stats.cell(rn, "%.0f"), Stats.cell(rb, "%.0f"),
                 Stats.cell(bn, "%.0f"), Stats.cell(bb, "%.0f"), Stats.median(rn) - Stats.median(bn), Stats.median(rb) - Stats.median(bb)));
         }
+        out.append(conscryptKeys());
         out.append("\nRerun: `").append(config.rerun("jmh", "RUNS", "JMH_CACHE_SIZES", "JMH_OPTIONS")).append("`\n");
+        return out.toString();
+    }
+
+    /**
+     * {@code dev.dynsni.ConscryptKeyBenchmark}: what L1 holding keys in Conscrypt's native form saves
+     * per full handshake (issue 11), the same JMH options and invocations.
+     */
+    private String conscryptKeys() throws Exception
+    {
+        // keyType|keyForm|benchmark -> microseconds per operation
+        Map<String, List<Double>> micros = new LinkedHashMap<>();
+        for (int run = 1; run <= config.runs; run++)
+        {
+            Path csv = config.workDir.resolve("jmh-conscrypt-" + run + ".csv");
+            List<String> args = new ArrayList<>(List.of("dev.dynsni.ConscryptKeyBenchmark"));
+            args.addAll(List.of(config.jmhOptions.trim().split("\\s+")));
+            args.addAll(List.of("-rf", "csv", "-rff", csv.toString()));
+            List<String> jvmOptions = config.smoke ? List.of("-Djmh.ignoreLock=true") : List.of();
+            try (Jvm jmh = Jvm.start(config.logDir, "jmh-conscrypt", jvmOptions, "org.openjdk.jmh.Main", args))
+            {
+                jmh.finish(3_600_000);
+            }
+            List<String> lines = Files.readAllLines(csv);
+            List<String> header = csvCells(lines.get(0));
+            int keyFormColumn = header.indexOf("Param: keyForm");
+            int keyTypeColumn = header.indexOf("Param: keyType");
+            for (String line : lines.subList(1, lines.size()))
+            {
+                List<String> cells = csvCells(line);
+                String benchmark = cells.get(0).substring("dev.dynsni.ConscryptKeyBenchmark.".length());
+                String keyForm = cells.get(keyFormColumn);
+                String keyType = cells.get(keyTypeColumn);
+                micros.computeIfAbsent(keyType + "|" + keyForm + "|" + benchmark, k -> new ArrayList<>()).add(Double.parseDouble(cells.get(4)));
+            }
+            Bench.log("jmh conscrypt run %d: %s", run, micros);
+        }
+        StringBuilder out = new StringBuilder();
+        out.append(String.format(Locale.ROOT, "%n`dev.dynsni.ConscryptKeyBenchmark` (same options, %d invocations): full TLS 1.3 handshakes between two Conscrypt engines in "
+            + "memory, the server's key manager handing out the private key as the JDK parses it (`jdk`: Conscrypt re-encodes and parses it into "
+            + "BoringSSL on every handshake) or in Conscrypt's form, as L1 holds it on Conscrypt (`native`); *conversion* is that per-handshake "
+            + "re-encoding and parse alone.%n%n", config.runs));
+        out.append("| key | handshake µs, jdk key | handshake µs, native key | saved per handshake | conversion alone µs |\n|---|---|---|---|---|\n");
+        for (String keyType : List.of("EC", "RSA"))
+        {
+            List<Double> jdk = micros.getOrDefault(keyType + "|jdk|handshake", List.of());
+            List<Double> nativeKey = micros.getOrDefault(keyType + "|native|handshake", List.of());
+            List<Double> conversion = micros.getOrDefault(keyType + "|jdk|convertJdkKey", List.of());
+            double saved = Stats.median(jdk) - Stats.median(nativeKey);
+            out.append(String.format(Locale.ROOT, "| %s | %s | %s | %.0f µs (%.0f %%) | %s |%n", keyType, Stats.cell(jdk, "%.0f"), Stats.cell(nativeKey, "%.0f"), saved,
+                100 * saved / Stats.median(jdk), Stats.cell(conversion, "%.1f")));
+        }
         return out.toString();
     }
 
