@@ -486,12 +486,7 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
         }
         catch (Throwable x)
         {
-            pending.unreserveAll();
-            pending.end();
-            statistics.upgradeErrors.increment();
-            if (LOG.isDebugEnabled())
-                LOG.debug("Hand-over of a tls-alpn-01 validation failed sni={} {}", host, endPoint, x);
-            endPoint.close(x);
+            handOverFailed(endPoint, "of a tls-alpn-01 validation", x);
         }
     }
 
@@ -574,13 +569,19 @@ final class ClientHelloConnection extends AbstractConnection.NonBlocking impleme
         }
         catch (Throwable x)
         {
-            pending.unreserveAll();
-            pending.end();
-            statistics.upgradeErrors.increment();
-            if (LOG.isDebugEnabled())
-                LOG.debug("Hand-over to TLS failed sni={} {}", host, endPoint, x);
-            endPoint.close(x);
+            handOverFailed(endPoint, "to TLS", x);
         }
+    }
+
+    /** The upgrade to a TLS connection failed: release what the connection holds and close it. */
+    private void handOverFailed(EndPoint endPoint, String what, Throwable x)
+    {
+        pending.unreserveAll();
+        pending.end();
+        statistics.upgradeErrors.increment();
+        if (LOG.isDebugEnabled())
+            LOG.debug("Hand-over {} failed sni={} {}", what, host, endPoint, x);
+        endPoint.close(x);
     }
 
     private void execute(Runnable task)
