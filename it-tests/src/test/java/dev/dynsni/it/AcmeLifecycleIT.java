@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * the unknown-host policy within the wait bound, its order backs off ({@code dynsni acme status}:
  * failed, attempts, next attempt in the future, the error) and a burst of handshakes makes no more
  * than a few orders; Pebble restarted (it forgets the fleet's account): after the backoff a new
- * contact is issued and served the certificate.</li>
+ * contact is issued and served the certificate, by one order (which registers the account again).</li>
  * <li>Pebble issuing 30-second certificates: one is renewed by the fleet's renewal leader and the
  * new certificate (other serial, chain to Pebble's root) is served by both nodes before the old one's
  * notAfter.</li>
@@ -54,8 +54,9 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * orders) issues three names through the bad nonces, and the fourth starts no order and gets the
  * unknown-host policy on both nodes.</li>
  * </ol>
- * Cost: one Pebble (restarted twice) and four Jetty starts; about 90 s on 2 cores, most of it the
- * renewal's wait for two thirds of 30 s and the Jetty starts.
+ * Cost: one Pebble (restarted twice) and four Jetty starts; about 65 s on 2 cores (165 s with
+ * benchmarks running beside it), most of it the Jetty starts and the renewal's wait for two thirds
+ * of 30 s.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -286,6 +287,7 @@ class AcmeLifecycleIT
             return false;
         });
         System.out.printf("AcmeLifecycleIT down.acme.test issued %d ms after Pebble's restart%n", recovery);
+        assertEquals(downOrders + 1, orders(schema, "down.acme.test"), "one order after the restart: it registers the forgotten account again and goes on" + logs());
         TlsClient.Result served = client(pebble.issuingRoot()).handshake(tlsAlpnNode.port(), "down.acme.test");
         assertTrue(served.ok(), () -> "chain of the new Pebble's root, on node A too: " + served.failure());
         assertTrue(acmeStatus(httpNode, "down.acme.test").contains("state=issued attempts=0 nextAttempt=now"));
