@@ -45,7 +45,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  * and served on its next connection by both nodes;</li>
  * <li>Pebble stopped: the issued certificates keep being served by both nodes.</li>
  * </ul>
- * Cost: one Pebble and two Jetty processes for the class (about 40 s on 2 cores).
+ * Cost: one Pebble and two Jetty processes for the class (about 40 s on 2 cores). Outage and
+ * backoff, renewal, bad nonces and budgets: {@link AcmeLifecycleIT} (its nodes need other settings).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)

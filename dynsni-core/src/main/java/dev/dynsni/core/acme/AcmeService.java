@@ -37,7 +37,6 @@ import dev.dynsni.core.Settings;
 import dev.dynsni.core.StoreUrls;
 import dev.dynsni.core.store.CertificateWriter;
 import dev.dynsni.core.store.JdbcCertificateStore;
-import org.shredzone.acme4j.Login;
 import org.shredzone.acme4j.Session;
 import org.shredzone.acme4j.exception.AcmeNetworkException;
 import org.shredzone.acme4j.exception.AcmeServerException;
@@ -459,8 +458,22 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         Instant deadline = Instant.now().plusSeconds(orderTimeoutSeconds).minusMillis(500);
         try
         {
-            Login login = account.login();
-            Issuer.Issued issued = issuer.issue(login, host, deadline);
+            Issuer.Issued issued;
+            try
+            {
+                issued = issuer.issue(account.login(), host, deadline);
+            }
+            catch (AcmeServerException x)
+            {
+                if (!accountGone(x))
+                    throw x;
+                // the CA lost the account (a reset CA, a restarted Pebble) or another node re-registered it:
+                // register the stored key again and order once more, rather than spend this order and
+                // put the name into backoff; a second loss fails as any error does
+                LOG.info("ACME account unknown to the CA, registering it again sni={}", host);
+                account.forget();
+                issued = issuer.issue(account.login(), host, deadline);
+            }
             CertificateWriter.Entry entry = CertificateWriter.Entry.of(List.of(host), issued.chain(), issued.keys().getPrivate());
             try (Connection connection = connections.get())
             {
@@ -485,7 +498,7 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         }
         catch (AcmeServerException x)
         {
-            if (x.getType() != null && x.getType().toString().endsWith(":accountDoesNotExist"))
+            if (accountGone(x))
                 account.forget();
             return failed(host, x.getMessage());
         }
@@ -493,6 +506,11 @@ public final class AcmeService implements OnDemandIssuance, AcmeChallenges
         {
             return failed(host, x.getMessage() == null ? x.toString() : x.getMessage());
         }
+    }
+
+    private static boolean accountGone(AcmeServerException x)
+    {
+        return x.getType() != null && x.getType().toString().endsWith(":accountDoesNotExist");
     }
 
     private Result failed(String host, String error)

@@ -366,6 +366,9 @@ class AcmeServiceTest
             }
             assertTrue(issued.get(), "issued again after Pebble came back, " + attempts + " attempts; " + node.ledger().status("during.example.com"));
             assertEquals(1, count("acme_account"));
+            // before, during (failed, CA unreachable), during again: the order that met the forgotten account
+            // registered the key again and went on, instead of failing the name into another backoff
+            assertEquals(3, count("acme_order_log"), "no order lost to accountDoesNotExist");
         }
     }
 
