@@ -50,6 +50,8 @@ public final class ChallengeBoard implements AcmeChallenges
     /** Reloads a node makes per second for reads the snapshot cannot answer. */
     static final double MISS_RELOADS_PER_SECOND = 2;
     private static final Logger LOG = LoggerFactory.getLogger(ChallengeBoard.class);
+    /** PostgreSQL's SQLState for a table that does not exist (yet). */
+    private static final String UNDEFINED_TABLE = "42P01";
 
     /** One pending challenge. */
     record Pending(String host, String type, String token, String keyAuthorization)
@@ -335,18 +337,25 @@ public final class ChallengeBoard implements AcmeChallenges
             {
                 if (!running)
                     break;
-                if (!downLogged)
+                // On a fresh schema the node's store migrates it while this thread starts: not a failure, look again soon.
+                boolean notMigratedYet = x instanceof SQLException sql && UNDEFINED_TABLE.equals(sql.getSQLState());
+                if (notMigratedYet)
+                    LOG.debug("ACME challenge feed waits for the schema's migration schema={}", schema);
+                else if (!downLogged)
+                {
                     LOG.warn("ACME challenge feed failing schema={} reason={}", schema, x.toString());
-                downLogged = true;
+                    downLogged = true;
+                }
                 try
                 {
-                    Thread.sleep(backoff);
+                    Thread.sleep(notMigratedYet ? 250 : backoff);
                 }
                 catch (InterruptedException e)
                 {
                     break;
                 }
-                backoff = Math.min(backoff * 2, 5000);
+                if (!notMigratedYet)
+                    backoff = Math.min(backoff * 2, 5000);
             }
         }
     }
