@@ -39,7 +39,7 @@ import org.eclipse.jetty.util.thread.QueuedThreadPool;
  *
  * <p>{@code --mode static --keystore FILE --password PW}: Jetty's stock {@code SslContextFactory.Server}
  * with that keystore. {@code --mode dynamic --jdbc-url URL --schema S [--redis ADDR --prefix P]
- * [--cache N] [--acme-directory URL --acme-ca-file F [--acme-wait-millis N]]}: {@link DynamicSniSslContextFactory}. {@code --provider Conscrypt}, in either mode: TLS on
+ * [--cache N] [--cache-refresh-seconds S] [--redis-ttl-seconds S] (both 3600 unless given) [--acme-directory URL --acme-ca-file F [--acme-wait-millis N]]}: {@link DynamicSniSslContextFactory}. {@code --provider Conscrypt}, in either mode: TLS on
  * Conscrypt (BoringSSL). Prints {@code READY tls=PORT control=PORT}.</p>
  */
 public final class BenchServer
@@ -70,6 +70,10 @@ public final class BenchServer
             dynamic.setCacheMaxEntries(Long.parseLong(args.get("cache", "10000")));
             dynamic.setNegativeCacheMaxEntries(Long.parseLong(args.get("negative-cache", "10000")));
             dynamic.setUnknownHostPolicy("reject");
+            // Bench servers live through interleaved tables, idle for minutes between their windows: with the
+            // defaults (300 s) each window would pay for reloading, or missing Redis for, every host it meets.
+            dynamic.setCacheRefreshSeconds(Long.parseLong(args.get("cache-refresh-seconds", "3600")));
+            dynamic.setRedisTtlSeconds(Long.parseLong(args.get("redis-ttl-seconds", "3600")));
             // --acme-directory URL --acme-ca-file F: on-demand ACME (table 12), budgets out of the way
             String acmeDirectory = args.get("acme-directory", "");
             if (!acmeDirectory.isEmpty())

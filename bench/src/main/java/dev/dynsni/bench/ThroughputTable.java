@@ -195,7 +195,9 @@ final class ThroughputTable
         out.append("## 2. Full-handshake throughput\n\n");
         out.append(String.format(Locale.ROOT, "Every connection: new TCP connection, full TLS handshake (no resumption), one HTTP/1.1 request with `Connection: close`. "
                 + "Load generator in its own JVM (%s client, JDK %s), %d threads, SNI drawn per connection from %d tenants with Zipf exponent %.2f; %.1f s warm-up then %.1f s measured; "
-                + "%d interleaved runs (in each run every protocol, engine and configuration once; every server up for the whole table). "
+                + "%d interleaved runs (in each run every protocol, engine and configuration once; every server up for the whole table; dynamic servers with "
+                + "`cache.refreshSeconds` and `redis.ttlSeconds` at 3600: a server's windows are minutes apart, so with the defaults (300 s) every host would be "
+                + "reloaded, or miss Redis, in each window, a cost a steadily loaded node spreads over 5 minutes). "
                 + "Servers: embedded Jetty 12.1.12 (SSL → ALPN → h2/http1.1, like the `https` + `http2` modules; dynamic nodes with the SNI prefetch in front of TLS, as the module ships), each in its own JVM (`%s`), "
                 + "on the JDK's TLS engine (JSSE, JDK %s), on Conscrypt 2.6.0 (`provider=Conscrypt`, as the `dynamic-sni-conscrypt` module runs; rows marked Conscrypt) "
                 + "and on JSSE of JDK 25 (rows marked JDK 25, the server JVM from `BENCH_JDK25_HOME`)%s; "
