@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import javax.sql.DataSource;
 
@@ -59,10 +58,7 @@ public final class AcmePermissions
     private final HttpClient http;
     private final Executor executor;
     private final AsyncCache<String, Boolean> answers;
-    private final long checksPerSecond;
-    private final Ticker ticker;
-    private final AtomicLong window = new AtomicLong(Long.MIN_VALUE);
-    private final AtomicLong checksInWindow = new AtomicLong();
+    private final RateLimit checkBudget;
 
     private final LongAdder allowed = new LongAdder();
     private final LongAdder denied = new LongAdder();
@@ -84,8 +80,7 @@ public final class AcmePermissions
         this.askUrl = askUrl == null || askUrl.isBlank() ? null : askUri(askUrl);
         this.http = this.askUrl == null ? null : HttpClient.newBuilder().connectTimeout(ASK_TIMEOUT).executor(executor).build();
         this.executor = executor;
-        this.checksPerSecond = checksPerSecond;
-        this.ticker = ticker;
+        this.checkBudget = new RateLimit(checksPerSecond, ticker::read);
         this.answers = Caffeine.newBuilder()
             .expireAfterWrite(cacheFor)
             .maximumSize(100_000)
@@ -120,7 +115,7 @@ public final class AcmePermissions
         CompletableFuture<Boolean> known = answers.getIfPresent(host);
         if (known != null)
             return count(known);
-        if (!takeCheck())
+        if (!checkBudget.tryAcquire())
         {
             rateLimited.increment();
             denied.increment();
@@ -152,16 +147,6 @@ public final class AcmePermissions
             (yes ? allowed : denied).increment();
             return yes;
         });
-    }
-
-    /** One token of this second's budget, if any is left. */
-    private boolean takeCheck()
-    {
-        long second = ticker.read() / 1_000_000_000L;
-        long current = window.get();
-        if (current != second && window.compareAndSet(current, second))
-            checksInWindow.set(0);
-        return checksInWindow.incrementAndGet() <= checksPerSecond;
     }
 
     /** The table, then the ask endpoint; completes exceptionally when neither could answer. */
