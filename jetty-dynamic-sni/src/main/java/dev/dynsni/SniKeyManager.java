@@ -9,7 +9,6 @@ import javax.net.ssl.ExtendedSSLSession;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSession;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.X509ExtendedKeyManager;
 
 import dev.dynsni.core.Credential;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
@@ -40,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * verify EC, else RSA when it can verify RSA. Without the prefetch it has only the session's list,
  * so such a host serves EC and a client that cannot verify ECDSA fails.</p>
  */
-final class SniKeyManager extends X509ExtendedKeyManager
+final class SniKeyManager extends ServerKeyManager
 {
     private static final Logger LOG = LoggerFactory.getLogger(SniKeyManager.class);
     static final String RESOLUTION_ATTRIBUTE = "dev.dynsni.resolution";
@@ -220,29 +219,5 @@ final class SniKeyManager extends X509ExtendedKeyManager
             statistics.keyManagerErrors.increment();
             return null;
         }
-    }
-
-    @Override
-    public String[] getServerAliases(String keyType, Principal[] issuers)
-    {
-        return null;
-    }
-
-    @Override
-    public String[] getClientAliases(String keyType, Principal[] issuers)
-    {
-        return null;
-    }
-
-    @Override
-    public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket)
-    {
-        return null;
-    }
-
-    @Override
-    public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine)
-    {
-        return null;
     }
 }

@@ -14,7 +14,6 @@ import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.X509ExtendedKeyManager;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
@@ -125,7 +124,7 @@ final class TlsAlpn01Responder
     }
 
     /** Presents, to each engine, the one challenge certificate it was made for; nothing else. */
-    private final class ChallengeKeyManager extends X509ExtendedKeyManager
+    private final class ChallengeKeyManager extends ServerKeyManager
     {
         @Override
         public String chooseEngineServerAlias(String keyType, Principal[] issuers, SSLEngine engine)
@@ -151,24 +150,6 @@ final class TlsAlpn01Responder
 
         @Override
         public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket)
-        {
-            return null;
-        }
-
-        @Override
-        public String[] getServerAliases(String keyType, Principal[] issuers)
-        {
-            return null;
-        }
-
-        @Override
-        public String[] getClientAliases(String keyType, Principal[] issuers)
-        {
-            return null;
-        }
-
-        @Override
-        public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket)
         {
             return null;
         }
